@@ -1,0 +1,34 @@
+"""mnistlab: the "What is torch.nn really?" tutorial as a kernel of swappable plugins.
+
+``import mnistlab`` is cheap: torch is imported only when a run starts, so the
+command line answers ``--help`` at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mnistlab._version import __version__
+from mnistlab.hookspecs import hookimpl, hookspec
+
+if TYPE_CHECKING:
+    from mnistlab.types import RunResult
+
+__all__ = ["__version__", "hookimpl", "hookspec", "run"]
+
+
+def run(stage: str, **settings: Any) -> RunResult:
+    """Run a stage and return its result (history, final scores, trained model).
+
+    Example:
+        >>> result = mnistlab.run("cnn", epochs=1, plugins=["my_adam.py"])
+        >>> result.valid_acc, result.history[-1]
+
+    Settings are those of ``mnistlab run``: ``epochs``, ``bs``, ``lr``,
+    ``momentum``, ``seed``, ``device``, ``data``, ``data_dir``, ``plugins``
+    (paths or module names), ``blocked``; plus ``plugin_objects`` (plugins
+    as Python objects) and ``trace``.
+    """
+    from mnistlab.runner import run as run_stage
+
+    return run_stage(stage, **settings)

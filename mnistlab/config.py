@@ -1,0 +1,55 @@
+"""A run's settings: one frozen value that every hook receives as ``config``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from mnistlab.errors import MnistlabError
+
+# The tutorial trains 2 epochs over 50,000 images: 100,000 examples seen.
+TUTORIAL_EXAMPLES = 2 * 50_000
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every setting of one run. Hooks read it; nothing writes to it.
+
+    ``epochs=None`` means "see as many examples as the tutorial does" (2
+    epochs over 50,000 images): 2 epochs on full MNIST, 25 on the 4,000-digit
+    sample, where 2 epochs are only 126 optimizer steps and the CNN stages
+    would barely learn. The runner resolves it once the data is loaded.
+    """
+
+    stage: str
+    lr: float
+    momentum: float = 0.0
+    epochs: int | None = None
+    bs: int = 64
+    seed: int = 0
+    device: str | None = None
+    data: str | None = None
+    data_dir: str | None = None
+    plugins: tuple[str, ...] = field(default_factory=tuple)
+    blocked: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.bs < 1:
+            raise MnistlabError(f"batch size must be at least 1, got {self.bs}")
+        if self.epochs is not None and self.epochs < 0:
+            raise MnistlabError(f"epochs must be 0 or more, got {self.epochs}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise MnistlabError(f"learning rate must be a positive number, got {self.lr}")
+        if not 0 <= self.momentum < 1:
+            raise MnistlabError(f"momentum must be in [0, 1), got {self.momentum}")
+
+    @property
+    def valid_bs(self) -> int:
+        """The tutorial validates in batches twice as large: no gradients to keep."""
+        return 2 * self.bs
+
+    def with_epochs_for(self, n_train: int) -> RunConfig:
+        """Fill in ``epochs`` for a training set of ``n_train`` rows, if not given."""
+        if self.epochs is not None:
+            return self
+        return replace(self, epochs=max(1, math.ceil(TUTORIAL_EXAMPLES / n_train)))

@@ -1,0 +1,230 @@
+"""Every hook a plugin can implement, in one file.
+
+A stage is built from **pieces**. Each piece is one ``make_*`` hook (or ``train``
+for the loop) marked ``firstresult``: pluggy asks the plugins in turn, newest
+registered first, and the first one that returns something other than ``None``
+fills the piece. That is how a user plugin overrides a built-in one: it is
+registered later, so it is asked first.
+
+**Observers** (``before_*`` / ``after_*``) are called on every plugin that
+implements them and their results are ignored: progress bars, metrics files and
+plots are observers, and a plugin may add as many as it likes.
+
+The runner calls the hooks in one direction::
+
+    make_data -> make_device -> make_model -> make_loss -> make_update
+      -> before_run -> train (which calls make_batches, before_epoch,
+         after_batch and after_epoch) -> after_run
+
+An implementation may accept any subset of a hook's arguments, by name; pluggy
+never passes an implementation's default values, so give none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import torch
+
+    from mnistlab.config import RunConfig
+    from mnistlab.session import Session
+    from mnistlab.types import EpochResult, RunResult, Tensors
+
+hookspec = pluggy.HookspecMarker("mnistlab")
+hookimpl = pluggy.HookimplMarker("mnistlab")
+
+Batch = tuple["torch.Tensor", "torch.Tensor"]
+
+
+# --- pieces: exactly one answer each; the first non-None result wins ---------
+
+
+@hookspec(firstresult=True)
+def make_data(config: RunConfig) -> Tensors | None:
+    """Load the dataset as tensors.
+
+    Called once, first of all.
+
+    Args:
+        config: the run's settings; ``config.data`` and ``config.data_dir``
+            say which dataset to load and where the cache is.
+
+    Returns:
+        A [`Tensors`][mnistlab.types.Tensors] with the train and valid splits.
+        Stops at the first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def make_device(config: RunConfig) -> torch.device | None:
+    """Choose the device that the model and the batches live on.
+
+    Called once, after ``make_data``. The ``--device`` option, when given,
+    takes the place of this piece.
+
+    Args:
+        config: the run's settings.
+
+    Returns:
+        A ``torch.device``. Stops at the first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def make_model(config: RunConfig) -> Callable[..., torch.Tensor] | None:
+    """Build the model.
+
+    Called once, after ``make_device`` and right after the runner seeds
+    torch's global random generator with ``config.seed``, so two stages that
+    build the same layers in the same order start from the same weights. The
+    runner moves the result to the device when it has a ``.to()`` method.
+
+    Args:
+        config: the run's settings.
+
+    Returns:
+        A callable mapping a batch of inputs to a ``(batch, 10)`` tensor of
+        class scores, with a ``parameters()`` method (an ``nn.Module`` is
+        one). Stops at the first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def make_loss(config: RunConfig) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+    """Choose the loss function.
+
+    Called once, after ``make_model``.
+
+    Args:
+        config: the run's settings.
+
+    Returns:
+        A function ``loss(scores, targets) -> scalar tensor``. Stops at the
+        first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def make_update(config: RunConfig, model: Any) -> Any | None:
+    """Build what updates the weights after each backward pass.
+
+    Called once, after ``make_loss``, with the model already on its device.
+
+    Args:
+        config: the run's settings (``lr``, ``momentum``).
+        model: the model from ``make_model``.
+
+    Returns:
+        An object with ``step()`` and ``zero_grad()`` methods, as every
+        ``torch.optim`` optimizer has. Stops at the first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def make_batches(
+    config: RunConfig,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    shuffle: bool,
+    generator: torch.Generator,
+    device: torch.device,
+) -> Iterable[Batch] | None:
+    """Cut one split into mini-batches for one pass over it.
+
+    Called by the loop through ``session.batches(...)``, once per pass (each
+    epoch asks again, so a plugin may return a one-shot generator).
+
+    Args:
+        config: the run's settings.
+        x: the split's inputs, one row per example.
+        y: the split's targets.
+        batch_size: examples per batch (the last batch may be smaller).
+        shuffle: whether the loop wants a new random order for this pass.
+        generator: the run's seeded generator for shuffling, so that the
+            order does not depend on how many random numbers the model used.
+        device: where the batches must be when they are yielded.
+
+    Returns:
+        An iterable of ``(inputs, targets)`` pairs on ``device``. Stops at the
+        first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def train(session: Session) -> Iterable[EpochResult] | None:
+    """Run the training loop.
+
+    Called once, after ``before_run``. The loop is a generator: it yields one
+    [`EpochResult`][mnistlab.types.EpochResult] at the end of each epoch and
+    the runner times it, records it and calls ``after_epoch``. Inside, it
+    gets batches from ``session.batches(...)`` and calls
+    ``session.after_batch(...)`` after each optimizer step.
+
+    Args:
+        session: everything built so far (config, data, model, loss, update,
+            device) plus the helpers the loop needs.
+
+    Returns:
+        An iterator of ``EpochResult``. Stops at the first non-None result.
+    """
+
+
+# --- observers: every implementation is called; results are ignored ---------
+
+
+@hookspec
+def before_run(session: Session) -> None:
+    """Called once, after every piece is built and before the first epoch.
+
+    Args:
+        session: the assembled run.
+    """
+
+
+@hookspec
+def before_epoch(session: Session, epoch: int) -> None:
+    """Called at the start of every epoch.
+
+    Args:
+        session: the assembled run.
+        epoch: the epoch about to run, counting from 1.
+    """
+
+
+@hookspec
+def after_batch(session: Session, epoch: int, step: int, loss: float) -> None:
+    """Called by the loop after every optimizer step.
+
+    Only called when some plugin implements it, so it costs nothing otherwise.
+
+    Args:
+        session: the assembled run.
+        epoch: the current epoch, counting from 1.
+        step: optimizer steps taken so far in the whole run.
+        loss: the batch's training loss.
+    """
+
+
+@hookspec
+def after_epoch(session: Session, result: EpochResult) -> None:
+    """Called at the end of every epoch with its measured result.
+
+    Args:
+        session: the assembled run.
+        result: the epoch's losses, accuracy and seconds.
+    """
+
+
+@hookspec
+def after_run(session: Session, result: RunResult) -> None:
+    """Called once, after training and the final validation.
+
+    Args:
+        session: the assembled run.
+        result: the run's history, final scores and trained model.
+    """

@@ -1,0 +1,41 @@
+"""Accuracy and the final validation score, the same for every stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+
+
+def accuracy(out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+    """The fraction of rows whose highest score is the right digit (the tutorial's ``accuracy``)."""
+    preds = torch.argmax(out, dim=1)
+    return (preds == yb).float().mean()
+
+
+def evaluate(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    loss_func: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+) -> tuple[float, float]:
+    """Mean loss and accuracy over ``batches``, each batch weighted by its size.
+
+    Runs without gradients and, for an ``nn.Module``, in eval mode (restored
+    afterwards), so scoring never changes the model.
+    """
+    was_training = getattr(model, "training", False)
+    if isinstance(model, torch.nn.Module):
+        model.eval()
+    total_loss = total_correct = 0.0
+    count = 0
+    with torch.no_grad():
+        for xb, yb in batches:
+            out = model(xb)
+            total_loss += loss_func(out, yb).item() * len(yb)
+            total_correct += (torch.argmax(out, dim=1) == yb).sum().item()
+            count += len(yb)
+    if isinstance(model, torch.nn.Module):
+        model.train(was_training)
+    if count == 0:
+        return float("nan"), float("nan")
+    return total_loss / count, total_correct / count

@@ -1,0 +1,210 @@
+"""Build a fresh pluggy plugin manager for one run.
+
+Plugins are registered in this order, and pluggy asks the last registered
+first, so each group overrides the one before it:
+
+1. the built-in plugins that fill the stage's pieces, by their short names;
+2. the built-in observers (the console report);
+3. installed packages that register in the ``mnistlab`` entry-point group;
+4. the ``--plugin`` files and modules, in the order given.
+
+A new manager per run keeps runs (and tests) from leaking state into each other.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from mnistlab import hookspecs
+from mnistlab.errors import PluginError, closest
+from mnistlab.stages import PIECE_HOOKS, pieces_of
+
+ENTRY_POINT_GROUP = "mnistlab"
+BUILTIN_PACKAGE = "mnistlab.plugins"
+OBSERVERS = ("console",)
+# A comma-separated list of entry-point plugin names to load; empty loads none.
+LOAD_PLUGINS_ENV = "MNISTLAB_LOAD_PLUGINS"
+
+
+def builtin(name: str) -> ModuleType:
+    """Import the built-in plugin module called ``name``."""
+    return importlib.import_module(f"{BUILTIN_PACKAGE}.{name}")
+
+
+def builtin_names(stage: str) -> list[str]:
+    """The short names of the built-in plugins a stage registers."""
+    return [*pieces_of(stage).values(), *OBSERVERS]
+
+
+def load_plugin(spec: str) -> ModuleType:
+    """Import a user plugin from a ``.py`` path or an importable module name."""
+    if spec.endswith(".py") or os.sep in spec or "/" in spec:
+        return _load_file(Path(spec))
+    try:
+        return importlib.import_module(spec)
+    except ModuleNotFoundError as error:
+        if error.name and spec.startswith(error.name):
+            raise PluginError(
+                f"plugin {spec!r}: no module named {error.name!r}; "
+                "pass a .py file path or the name of an installed module"
+            ) from None
+        raise PluginError(f"plugin {spec!r} failed to import: {_describe(error)}") from None
+    except Exception as error:
+        raise PluginError(f"plugin {spec!r} failed to import: {_describe(error)}") from None
+
+
+def _load_file(path: Path) -> ModuleType:
+    if not path.is_file():
+        raise PluginError(f"plugin file {str(path)!r} does not exist; check the path")
+    module_name = f"mnistlab_user_plugin_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise PluginError(f"plugin file {str(path)!r} is not a Python module; pass a .py file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # lets the plugin's classes pickle and dataclasses resolve
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        del sys.modules[module_name]
+        raise PluginError(
+            f"plugin {str(path)!r} has a syntax error on line {error.lineno}: {error.msg}"
+        ) from None
+    except Exception as error:
+        del sys.modules[module_name]
+        raise PluginError(f"plugin {str(path)!r} failed to import: {_describe(error)}") from None
+    return module
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
+    wanted = os.environ.get(LOAD_PLUGINS_ENV)
+    names = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if names is None or entry_point.name in names:
+            yield entry_point
+
+
+def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as error:
+        raise PluginError(f"plugin {name!r}: {_validation_message(error)}") from None
+    except ValueError as error:  # pluggy: the same name or object registered twice
+        raise PluginError(f"plugin {name!r} is given twice: {error}") from None
+
+
+def _validation_message(error: pluggy.PluginValidationError) -> str:
+    text = str(error)
+    if "Argument(s)" in text:
+        # pluggy: "... hookimpl definition: make_model(cfg) Argument(s) {'cfg'} are
+        # declared in the hookimpl but can not be found in the hookspec"
+        signature = text.split("hookimpl definition: ", 1)[-1].split(" Argument(s)")[0]
+        hook = signature.split("(")[0]
+        allowed = ", ".join(_spec_arguments(hook))
+        return f"hook {signature} takes arguments its spec does not have; use only: {allowed}"
+    return text.replace("\n", " ")
+
+
+def _spec_arguments(hook: str) -> tuple[str, ...]:
+    spec = getattr(hookspecs, hook, None)
+    if spec is None:
+        return ()
+    code = spec.__code__
+    return code.co_varnames[: code.co_argcount]
+
+
+def _check_unknown_hooks(pm: pluggy.PluginManager) -> None:
+    """Turn pluggy's check_pending() into one line naming plugin, hook and the fix."""
+    known = [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "mnistlab_spec")]
+    for hook_name in dir(pm.hook):
+        hook = getattr(pm.hook, hook_name)
+        if not isinstance(hook, pluggy.HookCaller) or hook.spec is not None:
+            continue
+        for impl in hook.get_hookimpls():
+            if impl.optionalhook:
+                continue
+            raise PluginError(
+                f"plugin {impl.plugin_name!r} implements unknown hook {hook_name!r}"
+                f"{closest(hook_name, known)}; see `mnistlab plugins` for the hooks"
+            )
+    pm.check_pending()
+
+
+def _check_single_claims(pm: pluggy.PluginManager, builtins: set[str]) -> None:
+    """A piece is filled by one plugin: two user plugins claiming it is a mistake."""
+    for piece, hook_name in PIECE_HOOKS.items():
+        claims = [
+            impl.plugin_name
+            for impl in getattr(pm.hook, hook_name).get_hookimpls()
+            if impl.plugin_name not in builtins
+        ]
+        if len(claims) > 1:
+            names = " and ".join(repr(name) for name in claims)
+            raise PluginError(
+                f"plugins {names} both provide the {piece} ({hook_name}); "
+                "a piece is filled by one plugin: pass only one, or block one with --no-plugin"
+            )
+
+
+def get_plugin_manager(
+    stage: str,
+    plugins: Iterable[str | object] = (),
+    blocked: Iterable[str] = (),
+) -> pluggy.PluginManager:
+    """Return a new plugin manager with everything a run of ``stage`` uses.
+
+    Args:
+        stage: the stage whose built-in pieces to register.
+        plugins: extra plugins: ``.py`` paths, module names, or plugin objects.
+        blocked: plugin names not to register (built-in, entry point or user).
+    """
+    pm = pluggy.PluginManager("mnistlab")
+    pm.add_hookspecs(hookspecs)
+    builtins = builtin_names(stage)
+    blocked = list(blocked)
+    known = [*builtins, *(ep.name for ep in _entry_points())]
+    for name in blocked:
+        if name not in known and not any(name == str(p) for p in plugins):
+            raise PluginError(
+                f"--no-plugin {name!r}: no such plugin in this run{closest(name, known)}; "
+                "run `mnistlab plugins` to list them"
+            )
+        pm.set_blocked(name)
+
+    for name in builtins:
+        if not pm.is_blocked(name):
+            _register(pm, builtin(name), name)
+    for entry_point in _entry_points():
+        if pm.is_blocked(entry_point.name):
+            continue
+        try:
+            plugin = entry_point.load()
+        except Exception as error:
+            raise PluginError(
+                f"installed plugin {entry_point.name!r} ({entry_point.value}) failed to import: "
+                f"{_describe(error)}; uninstall it or set {LOAD_PLUGINS_ENV} to skip it"
+            ) from None
+        _register(pm, plugin, entry_point.name)
+    for plugin in plugins:
+        if isinstance(plugin, str):
+            if not pm.is_blocked(plugin):
+                _register(pm, load_plugin(plugin), plugin)
+        else:
+            _register(pm, plugin, getattr(plugin, "__name__", None) or type(plugin).__name__)
+
+    _check_unknown_hooks(pm)
+    _check_single_claims(pm, set(builtins))
+    return pm

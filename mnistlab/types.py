@@ -1,0 +1,87 @@
+"""The values that flow between pieces: data in, epoch results and a run result out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from mnistlab.config import RunConfig
+
+
+@dataclass(frozen=True)
+class Tensors:
+    """The dataset as torch tensors, as the tutorial has it after ``map(torch.tensor, ...)``.
+
+    Inputs are float32 rows of 784 pixels in [0, 1]; targets are int64 digits.
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_valid: torch.Tensor
+    y_valid: torch.Tensor
+    name: str = "custom"
+    description: str = "custom tensors"
+    checksum: str = ""
+
+    def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(x, y)`` of the ``"train"`` or ``"valid"`` split."""
+        if name == "train":
+            return self.x_train, self.y_train
+        if name == "valid":
+            return self.x_valid, self.y_valid
+        raise ValueError(f"unknown split {name!r}: use 'train' or 'valid'")
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    """What one epoch of training measured. ``None`` means "not measured by this loop".
+
+    ``last_batch_loss`` and ``last_batch_acc`` are what the tutorial's early
+    steps print: the loss and accuracy on the last training batch, after the
+    epoch's final update. ``seconds`` is filled in by the runner.
+    """
+
+    epoch: int
+    train_loss: float
+    valid_loss: float | None = None
+    valid_acc: float | None = None
+    last_batch_loss: float | None = None
+    last_batch_acc: float | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class RunResult:
+    """What ``mnistlab.run()`` returns: the history, final scores and the trained model."""
+
+    stage: str
+    config: RunConfig
+    data: str
+    epochs: list[EpochResult]
+    valid_loss: float
+    valid_acc: float
+    steps: int
+    seconds: float
+    model: Any = field(repr=False)
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """One dict per epoch, ready for ``pandas.DataFrame(result.history)``."""
+        return [asdict(epoch) for epoch in self.epochs]
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready summary: what ``mnistlab run --json`` prints."""
+        return {
+            "stage": self.stage,
+            "data": self.data,
+            "seed": self.config.seed,
+            "epochs": self.config.epochs,
+            "steps": self.steps,
+            "history": self.history,
+            "valid_loss": self.valid_loss,
+            "valid_acc": self.valid_acc,
+            "train_seconds": self.seconds,
+        }

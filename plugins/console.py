@@ -1,0 +1,36 @@
+"""Observer: print the run as it goes, one line per epoch.
+
+Block it with ``--no-plugin console`` (``--json`` and ``--quiet`` do) or
+replace it with your own ``after_epoch``.
+"""
+
+from mnistlab.hookspecs import hookimpl
+
+
+def _number(value, digits=4):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+@hookimpl
+def before_run(session):
+    config = session.config
+    print(f"data: {session.data.description}")
+    print(f"stage {config.stage}: {config.epochs} epochs, bs {config.bs}, lr {config.lr}, "
+          f"momentum {config.momentum}, seed {config.seed}, device {session.device}")
+    print(f"{'epoch':>5}  {'train loss':>10}  {'valid loss':>10}  {'valid acc':>9}  {'seconds':>7}")
+
+
+@hookimpl
+def after_epoch(result):
+    line = (f"{result.epoch:>5}  {result.train_loss:>10.4f}  {_number(result.valid_loss):>10}  "
+            f"{_number(result.valid_acc):>9}  {result.seconds:>7.2f}")
+    if result.last_batch_loss is not None:
+        line += (f"  last batch: loss {result.last_batch_loss:.4f}, "
+                 f"accuracy {result.last_batch_acc:.4f}")
+    print(line)
+
+
+@hookimpl
+def after_run(result):
+    print(f"validation after training: loss {result.valid_loss:.4f}, "
+          f"accuracy {result.valid_acc:.4f} ({result.steps} steps, {result.seconds:.1f} s)")
