@@ -32,6 +32,8 @@ class RunConfig:
     data_dir: str | None = None
     plugins: tuple[str, ...] = field(default_factory=tuple)
     blocked: tuple[str, ...] = field(default_factory=tuple)
+    # True when ``epochs`` was filled in from the tutorial's example count.
+    epochs_from_tutorial: bool = False
 
     def __post_init__(self) -> None:
         if self.bs < 1:
@@ -52,4 +54,5 @@ class RunConfig:
         """Fill in ``epochs`` for a training set of ``n_train`` rows, if not given."""
         if self.epochs is not None:
             return self
-        return replace(self, epochs=max(1, math.ceil(TUTORIAL_EXAMPLES / n_train)))
+        epochs = max(1, math.ceil(TUTORIAL_EXAMPLES / n_train))
+        return replace(self, epochs=epochs, epochs_from_tutorial=True)

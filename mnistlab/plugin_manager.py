@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import inspect
 import os
 import sys
 from collections.abc import Iterable
@@ -98,49 +99,44 @@ def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
 
 
 def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    _check_hooks(pm, plugin, name)
     try:
         pm.register(plugin, name=name)
     except pluggy.PluginValidationError as error:
-        raise PluginError(f"plugin {name!r}: {_validation_message(error)}") from None
+        message = " ".join(str(error).split())
+        raise PluginError(f"plugin {name!r}: {message}") from None
     except ValueError as error:  # pluggy: the same name or object registered twice
         raise PluginError(f"plugin {name!r} is given twice: {error}") from None
 
 
-def _validation_message(error: pluggy.PluginValidationError) -> str:
-    text = str(error)
-    if "Argument(s)" in text:
-        # pluggy: "... hookimpl definition: make_model(cfg) Argument(s) {'cfg'} are
-        # declared in the hookimpl but can not be found in the hookspec"
-        signature = text.split("hookimpl definition: ", 1)[-1].split(" Argument(s)")[0]
-        hook = signature.split("(")[0]
-        allowed = ", ".join(_spec_arguments(hook))
-        return f"hook {signature} takes arguments its spec does not have; use only: {allowed}"
-    return text.replace("\n", " ")
+SPECS = {name: spec for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")}
 
 
-def _spec_arguments(hook: str) -> tuple[str, ...]:
-    spec = getattr(hookspecs, hook, None)
-    if spec is None:
-        return ()
-    code = spec.__code__
-    return code.co_varnames[: code.co_argcount]
+def spec_arguments(hook: str) -> list[str]:
+    """The argument names a hook passes, in its spec's order."""
+    return list(inspect.signature(SPECS[hook]).parameters)
 
 
-def _check_unknown_hooks(pm: pluggy.PluginManager) -> None:
-    """Turn pluggy's check_pending() into one line naming plugin, hook and the fix."""
-    known = [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "mnistlab_spec")]
-    for hook_name in dir(pm.hook):
-        hook = getattr(pm.hook, hook_name)
-        if not isinstance(hook, pluggy.HookCaller) or hook.spec is not None:
+def _check_hooks(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    """Name an unknown hook or a wrong argument before pluggy sees it, with the fix."""
+    for attr in dir(plugin):
+        options = pm.parse_hookimpl_opts(plugin, attr)
+        if options is None:
             continue
-        for impl in hook.get_hookimpls():
-            if impl.optionalhook:
+        hook = options.get("specname") or attr
+        if hook not in SPECS:
+            if options.get("optionalhook"):
                 continue
+            raise PluginError(f"plugin {name!r} implements unknown hook {hook!r}"
+                              f"{closest(hook, SPECS)}; the hooks are listed in hookspecs.py")
+        arguments = list(inspect.signature(getattr(plugin, attr)).parameters)
+        wrong = [argument for argument in arguments if argument not in spec_arguments(hook)]
+        if wrong:
             raise PluginError(
-                f"plugin {impl.plugin_name!r} implements unknown hook {hook_name!r}"
-                f"{closest(hook_name, known)}; see `mnistlab plugins` for the hooks"
+                f"plugin {name!r}: hook {hook}({', '.join(arguments)}) asks for "
+                f"{', '.join(map(repr, wrong))}, which {hook} does not pass; "
+                f"use any of: {', '.join(spec_arguments(hook))}"
             )
-    pm.check_pending()
 
 
 def _check_single_claims(pm: pluggy.PluginManager, builtins: set[str]) -> None:
@@ -205,6 +201,6 @@ def get_plugin_manager(
         else:
             _register(pm, plugin, getattr(plugin, "__name__", None) or type(plugin).__name__)
 
-    _check_unknown_hooks(pm)
+    pm.check_pending()  # a backstop: _check_hooks has named every problem it can
     _check_single_claims(pm, set(builtins))
     return pm

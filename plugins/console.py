@@ -1,7 +1,7 @@
 """Observer: print the run as it goes, one line per epoch.
 
-Block it with ``--no-plugin console`` (``--json`` and ``--quiet`` do) or
-replace it with your own ``after_epoch``.
+Block it with ``--no-plugin console`` (``--quiet`` does) or replace it with
+your own ``after_epoch``.
 """
 
 from mnistlab.hookspecs import hookimpl
@@ -17,6 +17,9 @@ def before_run(session):
     print(f"data: {session.data.description}")
     print(f"stage {config.stage}: {config.epochs} epochs, bs {config.bs}, lr {config.lr}, "
           f"momentum {config.momentum}, seed {config.seed}, device {session.device}")
+    if config.epochs_from_tutorial:
+        print(f"{config.epochs} epochs: as many examples as the tutorial's 2 epochs over 50,000 "
+              "images (pass --epochs to choose)")
     print(f"{'epoch':>5}  {'train loss':>10}  {'valid loss':>10}  {'valid acc':>9}  {'seconds':>7}")
 
 

@@ -1,0 +1,180 @@
+"""The ``mnistlab`` command line.
+
+Only click is imported at the top: torch and the plugins load inside the
+commands that need them, so ``mnistlab --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from mnistlab._version import __version__
+from mnistlab.errors import MnistlabError
+
+
+class UserError(click.ClickException):
+    """A ``MnistlabError`` shown as one line, with exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class Mnistlab(click.Group):
+    """Turns every ``MnistlabError`` into one clear line (a traceback only with ``--debug``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MnistlabError as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            raise UserError(str(error)) from None
+
+
+@click.group(cls=Mnistlab, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mnistlab")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Learn how PyTorch training code is put together, one swapped piece at a time.
+
+    Each stage of the "What is torch.nn really?" tutorial is its previous
+    stage with one plugin swapped. Start with `mnistlab stages`, then
+    `mnistlab run --stage dataloader`.
+    """
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+def _stage_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from mnistlab.stages import get_stage
+
+    if value is not None:
+        try:
+            get_stage(value)
+        except MnistlabError as error:
+            raise UserError(str(error)) from None
+    return value
+
+
+@cli.command()
+@click.option("--stage", "-s", required=True, callback=_stage_name,
+              help="The stage to run (see `mnistlab stages`).")
+@click.option("--epochs", type=click.IntRange(min=0),
+              help="Epochs to train [default: as many examples as the tutorial sees: "
+                   "2 on full MNIST, 25 on the sample].")
+@click.option("--bs", type=click.IntRange(min=1), help="Batch size [default: 64].")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True),
+              help="Learning rate [default: 0.5, or 0.1 from the cnn stage on].")
+@click.option("--momentum", type=click.FloatRange(min=0, max=1, max_open=True),
+              help="SGD momentum [default: 0, or 0.9 from the cnn stage on].")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seeds the model's weights and the shuffling.")
+@click.option("--device", help="cpu, cuda or cuda:N [default: the stage's device piece].")
+@click.option("--data", help="sample, mnist, fashion-mnist, or a local file or folder "
+                             "[default: mnist if downloaded, else sample].")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="The dataset cache [default: $MNISTLAB_DATA or the user cache folder].")
+@click.option("--plugin", "-p", "plugins", multiple=True,
+              help="A plugin: a .py file or an importable module. Repeatable.")
+@click.option("--no-plugin", "blocked", multiple=True,
+              help="Do not register the plugin of this name. Repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the results.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json).")
+@click.option("--trace", is_flag=True, help="Print every hook call to stderr.")
+def run(stage: str, as_json: bool, quiet: bool, trace: bool, blocked: tuple[str, ...],
+        **settings: Any) -> None:
+    """Run one stage: train, then score the validation set."""
+    from mnistlab.runner import run as run_stage
+
+    if quiet:
+        blocked = (*blocked, "console")
+    result = run_stage(stage, trace=trace, blocked=blocked, **settings)
+    if as_json:
+        click.echo(json.dumps(result.summary()))
+
+
+@cli.command()
+def stages() -> None:
+    """List the stages and which plugin fills each piece (* marks the swapped one)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mnistlab.stages import PIECES, STAGES, pieces_of
+
+    table = Table(title="stages: each is its parent with one piece swapped (*)")
+    table.add_column("stage", style="bold")
+    for piece in PIECES:
+        table.add_column(piece)
+    table.add_column("same numbers?")
+    for stage in STAGES:
+        pieces = pieces_of(stage.name)
+        cells = [f"[bold]*{pieces[p]}[/bold]" if p == stage.swaps else pieces[p] for p in PIECES]
+        same = "-" if stage.parent is None else ("yes" if stage.preserves else "no")
+        table.add_row(stage.name, *cells, same)
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file: no wrapping, no truncated names
+        console = Console(width=200)
+    console.print(table)
+
+
+@cli.command()
+@click.argument("stage", callback=_stage_name)
+def diff(stage: str) -> None:
+    """Show the source a stage swaps in, as a diff against what it replaces."""
+    from mnistlab.sources import stage_diff
+
+    click.echo(stage_diff(stage), nl=False)
+
+
+@cli.command()
+@click.option("--stage", "-s", callback=_stage_name,
+              help="List what a run of this stage registers [default: every built-in plugin].")
+@click.option("--plugin", "-p", "plugins", multiple=True, help="Add a plugin, as for `run`.")
+def plugins(stage: str | None, plugins: tuple[str, ...]) -> None:
+    """List the registered plugins and the hooks each implements."""
+    from mnistlab.introspect import describe_plugins
+
+    for name, origin, hooks in describe_plugins(stage, plugins):
+        click.echo(f"{name:<18} {origin:<12} {', '.join(hooks)}")
+
+
+@cli.group()
+def data() -> None:
+    """List and download datasets."""
+
+
+@data.command("list")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="The dataset cache.")
+def data_list(data_dir: str | None) -> None:
+    """Show the datasets mnistlab knows and which are in the cache."""
+    from mnistlab import data as datasets
+
+    folder = datasets.resolve_data_dir(data_dir)
+    click.echo(f"cache: {folder}")
+    click.echo(f"{'sample':<14} always available (embedded, no download)")
+    for name, source in datasets.DATASETS.items():
+        state = "downloaded" if datasets.is_cached(name, folder) else "not downloaded"
+        click.echo(f"{name:<14} {state:<15} {source.description}")
+
+
+@data.command("fetch")
+@click.argument("name")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="The dataset cache.")
+def data_fetch(name: str, data_dir: str | None) -> None:
+    """Download a dataset into the cache (checksums verified)."""
+    from mnistlab import data as datasets
+
+    folder = datasets.fetch(name, data_dir, progress=sys.stderr.isatty())
+    click.echo(f"{name} is in {folder}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="mnistlab")

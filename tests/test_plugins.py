@@ -1,0 +1,179 @@
+"""User plugins: loaded from a file, a module or an entry point, and their mistakes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+import mnistlab
+from mnistlab.errors import PluginError
+from mnistlab.plugin_manager import get_plugin_manager
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_plugin(folder: Path, name: str, body: str) -> Path:
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def quick_run(stage="fit", blocked=(), **settings):
+    return mnistlab.run(stage, epochs=1, data="sample", blocked=["console", *blocked], **settings)
+
+
+def test_the_readme_plugin_replaces_sgd_with_adam():
+    result = quick_run(plugins=[str(ROOT / "examples" / "adam.py")])
+    assert isinstance(result.model, torch.nn.Module)
+    # Adam at lr 1e-3 learns the sample well within one epoch.
+    assert result.valid_acc > 0.8
+    pm = get_plugin_manager("fit", [str(ROOT / "examples" / "adam.py")])
+    asked_first = pm.hook.make_update.get_hookimpls()[-1]
+    assert asked_first.plugin_name.endswith("adam.py")
+
+
+def test_a_plugin_module_by_name_overrides_the_builtin(tmp_path, monkeypatch):
+    write_plugin(tmp_path, "tiny_loss", """
+        import torch.nn.functional as F
+        from mnistlab import hookimpl
+
+        calls = []
+
+        @hookimpl
+        def make_loss():
+            def loss(scores, target):
+                calls.append(1)
+                return F.cross_entropy(scores, target, label_smoothing=0.1)
+            return loss
+    """)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    quick_run(plugins=["tiny_loss"])
+    import tiny_loss
+
+    assert len(tiny_loss.calls) > 0
+
+
+def test_a_plugin_returning_none_falls_back_to_the_builtin(tmp_path):
+    path = write_plugin(tmp_path, "maybe", """
+        from mnistlab import hookimpl
+
+        @hookimpl
+        def make_model(config):
+            return None
+    """)
+    result = quick_run(stage="linear", plugins=[str(path)])
+    assert type(result.model).__name__ == "Mnist_Logistic"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("@hookimpl\ndef make_modle():\n    pass\n",
+     "implements unknown hook 'make_modle' (did you mean 'make_model'?)"),
+    ("@hookimpl\ndef make_model(cfg):\n    pass\n",
+     "hook make_model(cfg) asks for 'cfg', which make_model does not pass; use any of: config"),
+    ("def broken(:\n", "has a syntax error on line 2"),
+    ("raise RuntimeError('no GPU here')\n", "failed to import: RuntimeError: no GPU here"),
+])
+def test_plugin_mistakes_are_named_in_one_line(tmp_path, body, message):
+    path = write_plugin(tmp_path, "bad", "from mnistlab import hookimpl\n" + body)
+    with pytest.raises(PluginError) as error:
+        get_plugin_manager("fit", [str(path)])
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_a_missing_plugin_file_is_named(tmp_path):
+    with pytest.raises(PluginError, match="does not exist"):
+        get_plugin_manager("fit", [str(tmp_path / "nope.py")])
+
+
+def test_an_unknown_module_is_named():
+    with pytest.raises(PluginError, match="no module named 'no_such_plugin_module'"):
+        get_plugin_manager("fit", ["no_such_plugin_module"])
+
+
+def test_two_user_plugins_cannot_both_fill_one_piece(tmp_path):
+    body = """
+        from torch import optim
+        from mnistlab import hookimpl
+
+        @hookimpl
+        def make_update(model):
+            return optim.SGD(model.parameters(), lr=0.1)
+    """
+    one, two = write_plugin(tmp_path, "one", body), write_plugin(tmp_path, "two", body)
+    with pytest.raises(PluginError, match="both provide the update"):
+        get_plugin_manager("fit", [str(one), str(two)])
+
+
+def test_blocking_a_piece_without_a_replacement_says_which_piece_is_missing():
+    with pytest.raises(PluginError, match=r"no plugin provides the update \(make_update"):
+        quick_run(blocked=["sgd"])
+
+
+def test_blocking_an_unknown_plugin_suggests_the_closest():
+    with pytest.raises(PluginError, match="did you mean 'sgd'"):
+        get_plugin_manager("fit", blocked=["sdg"])
+
+
+def test_an_update_without_step_is_refused(tmp_path):
+    path = write_plugin(tmp_path, "nostep", """
+        from mnistlab import hookimpl
+
+        @hookimpl
+        def make_update():
+            return object()
+    """)
+    with pytest.raises(mnistlab.errors.MnistlabError, match=r"has no step\(\) method"):
+        quick_run(plugins=[str(path)])
+
+
+def test_an_installed_entry_point_plugin_is_loaded(tmp_path):
+    """Build and install a real one-module package that registers in the mnistlab group."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "pyproject.toml").write_text(textwrap.dedent("""
+        [build-system]
+        requires = ["setuptools>=69"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "mnistlab-halfbatch"
+        version = "1.0"
+
+        [project.entry-points.mnistlab]
+        halfbatch = "mnistlab_halfbatch"
+
+        [tool.setuptools]
+        py-modules = ["mnistlab_halfbatch"]
+    """))
+    write_plugin(source, "mnistlab_halfbatch", """
+        from mnistlab import hookimpl
+
+        @hookimpl
+        def before_run(session):
+            print(f"halfbatch sees stage {session.config.stage}")
+    """)
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "--target", str(target), str(source)],
+        check=True,
+    )
+    script = "from mnistlab.cli import main; main()"
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    listed = subprocess.run([sys.executable, "-c", script, "plugins", "--stage", "fit"],
+                            capture_output=True, text=True, env=env, check=True)
+    assert "halfbatch" in listed.stdout and "entry point" in listed.stdout
+    ran = subprocess.run([sys.executable, "-c", script, "run", "--stage", "fit", "--epochs", "0",
+                          "--data", "sample"], capture_output=True, text=True, env=env, check=True)
+    assert "halfbatch sees stage fit" in ran.stdout
+    env["MNISTLAB_LOAD_PLUGINS"] = ""
+    skipped = subprocess.run([sys.executable, "-c", script, "plugins", "--stage", "fit"],
+                             capture_output=True, text=True, env=env, check=True)
+    assert "halfbatch" not in skipped.stdout
