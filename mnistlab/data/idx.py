@@ -1,0 +1,121 @@
+"""Read the IDX files that MNIST and Fashion-MNIST are published in.
+
+An IDX file is two zero bytes, a type code (0x08: unsigned bytes, the only type these datasets
+use), the number of dimensions, one big-endian uint32 per dimension, then the values in C
+order. See http://yann.lecun.com/exdb/mnist/.
+"""
+
+import math
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+from .files import open_data_file
+from .splits import PIXELS, Pair
+
+TRAIN_IMAGES = "train-images-idx3-ubyte"
+TRAIN_LABELS = "train-labels-idx1-ubyte"
+TEST_IMAGES = "t10k-images-idx3-ubyte"
+TEST_LABELS = "t10k-labels-idx1-ubyte"
+STEMS = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+"""The standard names of a dataset's four files; each may also end in ``.gz``."""
+
+_UBYTE = 0x08
+_IMAGE_SHAPE = (28, 28)
+
+
+def read_folder(folder: Path) -> tuple[Pair, Pair]:
+    """Read the four IDX files in ``folder``: returns (train images, labels), (test ...)."""
+    paths = {stem: _find(folder, stem) for stem in STEMS}
+    return (
+        read_pair(paths[TRAIN_IMAGES], paths[TRAIN_LABELS]),
+        read_pair(paths[TEST_IMAGES], paths[TEST_LABELS]),
+    )
+
+
+def read_pair(images_path: Path, labels_path: Path) -> Pair:
+    """Read an images file and its labels file, checking that they have one label per image."""
+    images, labels = read_images(images_path), read_labels(labels_path)
+    if len(images) != len(labels):
+        raise DataError(
+            f"{images_path} has {len(images):,} images but {labels_path} has "
+            f"{len(labels):,} labels; they must come from the same release"
+        )
+    return images, labels
+
+
+def read_images(path: Path) -> np.ndarray:
+    """Read an IDX images file as float32 of shape (N, 784) scaled to [0, 1]."""
+    raw = read_idx(path)
+    if raw.ndim != 3 or raw.shape[1:] != _IMAGE_SHAPE:
+        raise DataError(
+            f"{path}: expected 28x28 images, i.e. shape (N, 28, 28), got shape {raw.shape}; "
+            "is this an images file?"
+        )
+    images = raw.reshape(len(raw), PIXELS).astype(np.float32)
+    images /= 255
+    return images
+
+
+def read_labels(path: Path) -> np.ndarray:
+    """Read an IDX labels file as int64 of shape (N,), checking that each is a digit 0..9."""
+    raw = read_idx(path)
+    if raw.ndim != 1:
+        raise DataError(
+            f"{path}: expected one label per image, i.e. shape (N,), got shape {raw.shape}; "
+            "is this a labels file?"
+        )
+    if raw.size and raw.max() > 9:
+        raise DataError(f"{path}: labels must be digits 0..9, found {raw.max()}")
+    return raw.astype(np.int64)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file, gzipped or not, as a read-only uint8 array of the shape it declares."""
+    try:
+        with open_data_file(path) as file:
+            data = file.read()
+    except (OSError, EOFError, zlib.error) as err:  # gzip reports a corrupt stream with all 3
+        raise DataError(f"{path}: cannot read it ({err}); download it again") from err
+    return parse_idx(data, str(path))
+
+
+def parse_idx(data: bytes, source: str) -> np.ndarray:
+    """Parse the bytes of an IDX file; ``source`` names it in errors."""
+    if len(data) < 4:
+        raise DataError(f"{source}: {len(data)} bytes is too short for an IDX file")
+    if data[:2] != b"\0\0":
+        raise DataError(
+            f"{source}: not an IDX file (it starts with 0x{data[:2].hex()}, not 0x0000)"
+        )
+    if data[2] != _UBYTE:
+        raise DataError(
+            f"{source}: IDX type code 0x{data[2]:02x} is not supported; "
+            f"MNIST-style files hold unsigned bytes (0x{_UBYTE:02x})"
+        )
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"{source}: truncated IDX header; download it again")
+    shape = struct.unpack(f">{ndim}I", data[4:header])
+    expected, found = math.prod(shape), len(data) - header
+    if found != expected:
+        problem = "truncated" if found < expected else "has extra bytes at the end"
+        raise DataError(
+            f"{source}: {problem}: its header declares shape {shape} ({expected:,} values) "
+            f"but it holds {found:,}; download it again"
+        )
+    return np.frombuffer(data, np.uint8, count=expected, offset=header).reshape(shape)
+
+
+def _find(folder: Path, stem: str) -> Path:
+    for name in (f"{stem}.gz", stem):
+        if (folder / name).is_file():
+            return folder / name
+    raise DataError(
+        f"{folder}: no {stem}[.gz]; a dataset folder needs the four IDX files "
+        f"{', '.join(STEMS)} (gzipped or not)"
+    )
