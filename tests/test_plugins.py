@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import mnistlab
+from mnistlab.errors import MnistlabError
 from mnistlab.errors import PluginError
 from mnistlab.plugin_manager import get_plugin_manager
 
@@ -129,7 +130,7 @@ def test_an_update_without_step_is_refused(tmp_path):
         def make_update():
             return object()
     """)
-    with pytest.raises(mnistlab.errors.MnistlabError, match=r"has no step\(\) method"):
+    with pytest.raises(MnistlabError, match=r"has no step\(\) method"):
         quick_run(plugins=[str(path)])
 
 

@@ -1,0 +1,63 @@
+"""The wheel: plugins/ ships as mnistlab.plugins, and a fresh venv can run it."""
+
+from __future__ import annotations
+
+import os
+import site
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(out), str(ROOT)],
+        check=True,
+    )
+    (path,) = out.glob("mnistlab-*.whl")
+    return path
+
+
+def test_the_wheel_holds_every_plugin_under_mnistlab_and_no_top_level_plugins(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert not [name for name in names if name.startswith("plugins/")]
+    shipped = {Path(name).name for name in names if name.startswith("mnistlab/plugins/")}
+    assert shipped == {path.name for path in (ROOT / "plugins").glob("*.py")}
+    assert "mnistlab/hookspecs.py" in names and "mnistlab/data/idx.py" in names
+
+
+def test_the_wheel_installs_and_runs_in_a_fresh_venv(wheel, tmp_path):
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+                    "--no-deps", str(wheel)], check=True)
+    fresh_site = Path(subprocess.check_output(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        text=True).strip())
+    assert not (fresh_site / "plugins").exists()
+    # Borrow this environment's dependencies (torch, pluggy, ...) without its
+    # editable mnistlab: a path line in a .pth file adds the folder but does not
+    # run the .pth files inside it, where the editable install hooks in.
+    (fresh_site / "borrowed-deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    env = {**os.environ, "MNISTLAB_DATA": str(tmp_path / "data")}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(
+        [str(env_dir / "bin" / "mnistlab"), "run", "--stage", "sequential", "--epochs", "1",
+         "--data", "sample", "--json"],
+        capture_output=True, text=True, cwd=tmp_path, env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    where = subprocess.check_output(
+        [str(python), "-c", "import mnistlab.plugins.cnn as m; print(m.__file__)"],
+        text=True, cwd=tmp_path, env=env).strip()
+    assert Path(where).is_relative_to(fresh_site)
