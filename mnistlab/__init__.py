@@ -14,7 +14,7 @@ from mnistlab.hookspecs import hookimpl, hookspec
 if TYPE_CHECKING:
     from mnistlab.types import RunResult
 
-__all__ = ["__version__", "hookimpl", "hookspec", "run"]
+__all__ = ["__version__", "hookimpl", "hookspec", "load", "run"]
 
 
 def run(stage: str, **settings: Any) -> RunResult:
@@ -32,3 +32,10 @@ def run(stage: str, **settings: Any) -> RunResult:
     from mnistlab.runner import run as run_stage
 
     return run_stage(stage, **settings)
+
+
+def load(run_dir: str) -> Any:
+    """The trained model saved in a run folder, in eval mode (weights loaded with ``weights_only=True``)."""
+    from mnistlab.runs import load as load_run
+
+    return load_run(run_dir)

@@ -7,7 +7,9 @@ commands that need them, so ``mnistlab --help`` answers at once.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -64,7 +66,7 @@ def _stage_name(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 
 @cli.command()
-@click.option("--stage", "-s", required=True, callback=_stage_name,
+@click.option("--stage", "-s", callback=_stage_name,
               help="The stage to run (see `mnistlab stages`).")
 @click.option("--epochs", type=click.IntRange(min=0),
               help="Epochs to train [default: as many examples as the tutorial sees: "
@@ -74,8 +76,7 @@ def _stage_name(ctx: click.Context, param: click.Parameter, value: str | None) -
               help="Learning rate [default: 0.5, or 0.1 from the cnn stage on].")
 @click.option("--momentum", type=click.FloatRange(min=0, max=1, max_open=True),
               help="SGD momentum [default: 0, or 0.9 from the cnn stage on].")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seeds the model's weights and the shuffling.")
+@click.option("--seed", type=int, help="Seeds the model's weights and the shuffling [default: 0].")
 @click.option("--device", help="cpu, cuda or cuda:N [default: the stage's device piece].")
 @click.option("--data", help="sample, mnist, fashion-mnist, or a local file or folder "
                              "[default: mnist if downloaded, else sample].")
@@ -85,17 +86,45 @@ def _stage_name(ctx: click.Context, param: click.Parameter, value: str | None) -
               help="A plugin: a .py file or an importable module. Repeatable.")
 @click.option("--no-plugin", "blocked", multiple=True,
               help="Do not register the plugin of this name. Repeatable.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="The run folder [default: runs/STAGE-YYYYmmdd-HHMMSS].")
+@click.option("--force", is_flag=True, help="Overwrite the run in --out if there is one.")
+@click.option("--resume", type=click.Path(file_okay=False, exists=True),
+              help="Continue the run in this folder from its last complete epoch.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the results.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json).")
 @click.option("--trace", is_flag=True, help="Print every hook call to stderr.")
-def run(stage: str, as_json: bool, quiet: bool, trace: bool, blocked: tuple[str, ...],
-        **settings: Any) -> None:
-    """Run one stage: train, then score the validation set."""
-    from mnistlab.runner import run as run_stage
+def run(stage: str | None, resume: str | None, out: str | None, as_json: bool, quiet: bool,
+        trace: bool, blocked: tuple[str, ...], **settings: Any) -> None:
+    """Run one stage: train, then score the validation set.
+
+    Writes a run folder (config, metrics, checkpoints, final weights, plots).
+    Ctrl-C stops after saving nothing half-written; --resume continues.
+    """
+    from mnistlab import runner
 
     if quiet:
-        blocked = (*blocked, "console")
-    result = run_stage(stage, trace=trace, blocked=blocked, **settings)
+        blocked = (*blocked, "console", "progress")
+    if resume:
+        if stage is not None:
+            raise UserError("--resume takes the stage from the run folder; drop --stage")
+        out = resume
+    elif stage is None:
+        raise UserError("missing --stage; run `mnistlab stages` to list them")
+    elif out is None:
+        out = f"runs/{stage}-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        if resume:
+            result = runner.resume(resume, trace=trace, blocked=blocked or None,
+                                   epochs=settings["epochs"])
+        else:
+            result = runner.run(stage, trace=trace, blocked=blocked, out=out, **settings)
+    except KeyboardInterrupt as stop:
+        click.echo(f"interrupted: {out} keeps every complete epoch; continue with "
+                   f"`mnistlab run --resume {out}`", err=True)
+        sys.exit(143 if isinstance(stop, Terminated) else 130)
+    if not quiet:
+        click.echo(f"run folder: {out}")
     if as_json:
         click.echo(json.dumps(result.summary()))
 
@@ -175,6 +204,16 @@ def data_fetch(name: str, data_dir: str | None) -> None:
     click.echo(f"{name} is in {folder}")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C but reported with its own exit status (143)."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def main() -> None:
     """Console-script entry point."""
+    # `kill` (SIGTERM) stops a run the way Ctrl-C does: cleanly, with a way to resume.
+    signal.signal(signal.SIGTERM, _terminate)
     cli(prog_name="mnistlab")

@@ -32,6 +32,10 @@ class RunConfig:
     data_dir: str | None = None
     plugins: tuple[str, ...] = field(default_factory=tuple)
     blocked: tuple[str, ...] = field(default_factory=tuple)
+    # The run folder to write (config, metrics, checkpoints, plots); None: none.
+    out: str | None = None
+    # Whether an existing run folder in ``out`` may be overwritten.
+    force: bool = False
     # True when ``epochs`` was filled in from the tutorial's example count.
     epochs_from_tutorial: bool = False
 

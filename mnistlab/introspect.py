@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import pkgutil
 from collections.abc import Iterable
 
-from mnistlab import hookspecs
-from mnistlab.plugin_manager import BUILTIN_PACKAGE, builtin, get_plugin_manager
+import pluggy
+
+from mnistlab.plugin_manager import (
+    BUILTIN_PACKAGE,
+    ENTRY_POINT_GROUP,
+    SPECS,
+    builtin_plugin,
+    get_plugin_manager,
+)
 from mnistlab.stages import STAGE_NAMES
 
 
@@ -17,7 +25,10 @@ def all_builtin_names() -> list[str]:
     return sorted(info.name for info in pkgutil.iter_modules(plugins_package.__path__))
 
 
-def describe_plugins(stage: str | None, plugins: Iterable[str] = ()) -> list[tuple[str, str, list[str]]]:
+PluginRow = tuple[str, str, list[str]]
+
+
+def describe_plugins(stage: str | None, plugins: Iterable[str] = ()) -> list[PluginRow]:
     """``(name, origin, hooks)`` for each plugin a run of ``stage`` would register.
 
     Without a stage, every built-in plugin is listed, plus installed ones.
@@ -26,16 +37,22 @@ def describe_plugins(stage: str | None, plugins: Iterable[str] = ()) -> list[tup
     if stage is None:
         for name in all_builtin_names():
             if pm.get_plugin(name) is None:
-                pm.register(builtin(name), name=name)
-    spec_order = [name for name in vars(hookspecs) if hasattr(getattr(hookspecs, name), "mnistlab_spec")]
+                pm.register(builtin_plugin(name), name=name)
+    return describe(pm)
+
+
+def describe(pm: pluggy.PluginManager) -> list[PluginRow]:
+    """``(name, origin, hooks)`` for each plugin registered in ``pm``, built-ins first."""
+    entry_points = {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    spec_order = list(SPECS)
     rows = []
     for name, plugin in pm.list_name_plugin():
-        hooks = sorted(
-            (impl.name for impl in pm.get_hookcallers(plugin) or ()),
-            key=spec_order.index,
-        )
-        module = getattr(plugin, "__name__", "")
+        if plugin is None:  # a blocked name
+            continue
+        hooks = sorted((caller.name for caller in pm.get_hookcallers(plugin) or ()),
+                       key=spec_order.index)
+        module = getattr(plugin, "__module__", None) or getattr(plugin, "__name__", "")
         origin = ("built-in" if module.startswith(BUILTIN_PACKAGE)
-                  else "--plugin" if name in plugins else "entry point")
+                  else "entry point" if name in entry_points else "--plugin")
         rows.append((name, origin, hooks))
     return sorted(rows, key=lambda row: (row[1] != "built-in", row[0]))

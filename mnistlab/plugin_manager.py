@@ -32,7 +32,9 @@ from mnistlab.stages import PIECE_HOOKS, pieces_of
 
 ENTRY_POINT_GROUP = "mnistlab"
 BUILTIN_PACKAGE = "mnistlab.plugins"
-OBSERVERS = ("console",)
+# Observers every run has; pluggy asks the last registered first, so run_folder
+# (which may refuse to overwrite a folder) speaks before console prints anything.
+OBSERVERS = ("console", "progress", "run_folder")
 # A comma-separated list of entry-point plugin names to load; empty loads none.
 LOAD_PLUGINS_ENV = "MNISTLAB_LOAD_PLUGINS"
 
@@ -40,6 +42,17 @@ LOAD_PLUGINS_ENV = "MNISTLAB_LOAD_PLUGINS"
 def builtin(name: str) -> ModuleType:
     """Import the built-in plugin module called ``name``."""
     return importlib.import_module(f"{BUILTIN_PACKAGE}.{name}")
+
+
+def builtin_plugin(name: str) -> object:
+    """The object to register for a built-in plugin.
+
+    A plugin module is its own plugin, unless it keeps state: then it defines
+    ``make_plugin()`` and each run registers a fresh object.
+    """
+    module = builtin(name)
+    make_plugin = getattr(module, "make_plugin", None)
+    return make_plugin() if make_plugin else module
 
 
 def builtin_names(stage: str) -> list[str]:
@@ -182,7 +195,7 @@ def get_plugin_manager(
 
     for name in builtins:
         if not pm.is_blocked(name):
-            _register(pm, builtin(name), name)
+            _register(pm, builtin_plugin(name), name)
     for entry_point in _entry_points():
         if pm.is_blocked(entry_point.name):
             continue

@@ -10,13 +10,16 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pluggy
 import torch
 
+from mnistlab import runs
 from mnistlab.config import RunConfig
 from mnistlab.errors import MnistlabError, missing_piece
+from mnistlab.introspect import describe
 from mnistlab.metrics import evaluate
 from mnistlab.plugin_manager import get_plugin_manager
 from mnistlab.session import Session
@@ -59,8 +62,32 @@ def run(stage: str, *, plugin_objects: tuple[object, ...] = (), trace: bool = Fa
     return run_with(pm, config)
 
 
-def run_with(pm: pluggy.PluginManager, config: RunConfig) -> RunResult:
-    """Run ``config`` with the plugins already registered in ``pm``."""
+def resume(run_dir: str | Path, *, trace: bool = False, **settings: Any) -> RunResult:
+    """Continue the run saved in ``run_dir`` from its last complete epoch.
+
+    The settings come from the folder's ``config.json``; ``settings`` may
+    change a few (``epochs`` to train longer, ``blocked`` for observers).
+    With the same settings, the final weights equal those of a run that was
+    never interrupted.
+    """
+    saved = runs.read_config(run_dir)["settings"]
+    checkpoint = runs.read_checkpoint(run_dir)
+    given = {key: value for key, value in settings.items() if value is not None}
+    stage = saved.pop("stage")
+    saved.pop("epochs_from_tutorial", None)
+    config = make_config(stage, **{**saved, **given, "out": str(run_dir), "force": False})
+    pm = get_plugin_manager(stage, config.plugins, config.blocked)
+    if trace:
+        _trace_hook_calls(pm)
+    return run_with(pm, config, checkpoint)
+
+
+def run_with(pm: pluggy.PluginManager, config: RunConfig,
+             checkpoint: dict[str, Any] | None = None) -> RunResult:
+    """Run ``config`` with the plugins already registered in ``pm``.
+
+    With a ``checkpoint`` (from ``Session.state_dict()``), continue from it.
+    """
     hook = pm.hook
     data = _piece(hook.make_data(config=config), "data", "make_data")
     config = config.with_epochs_for(len(data.x_train))
@@ -75,26 +102,30 @@ def run_with(pm: pluggy.PluginManager, config: RunConfig) -> RunResult:
     opt = _piece(hook.make_update(config=config, model=model), "update", "make_update")
     for method in ("step", "zero_grad"):
         if not callable(getattr(opt, method, None)):
-            raise MnistlabError(f"the update from make_update has no {method}() method; "
-                                "return a torch.optim optimizer or an object with step() and zero_grad()")
+            raise MnistlabError(
+                f"the update from make_update has no {method}() method; "
+                "return a torch.optim optimizer or an object with step() and zero_grad()"
+            )
     # Shuffling has its own generator, so its order does not depend on how
     # many random numbers the model drew.
     generator = torch.Generator().manual_seed(config.seed)
     session = Session(config=config, data=data, device=device, model=model,
-                      loss_func=loss_func, opt=opt, hook=hook, generator=generator)
+                      loss_func=loss_func, opt=opt, hook=hook, generator=generator,
+                      plugins=describe(pm))
+    if checkpoint is not None:
+        session.load_state_dict(checkpoint)
 
     hook.before_run(session=session)
     loop = _piece(hook.train(session=session), "loop", "train")
-    epochs = []
     started = time.perf_counter()
     for result in loop:
         result = replace(result, seconds=time.perf_counter() - session.epoch_started)
-        epochs.append(result)
+        session.history.append(result)
         hook.after_epoch(session=session, result=result)
     seconds = time.perf_counter() - started
 
     valid_loss, valid_acc = evaluate(model, loss_func, session.batches("valid", config.valid_bs))
-    result = RunResult(stage=config.stage, config=config, data=data.name, epochs=epochs,
+    result = RunResult(stage=config.stage, config=config, data=data.name, epochs=session.history,
                        valid_loss=valid_loss, valid_acc=valid_acc, steps=session.step,
                        seconds=seconds, model=model)
     hook.after_run(session=session, result=result)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pluggy
@@ -12,7 +12,7 @@ import torch
 
 from mnistlab.config import RunConfig
 from mnistlab.errors import missing_piece
-from mnistlab.types import Tensors
+from mnistlab.types import EpochResult, Tensors
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -37,6 +37,9 @@ class Session:
     first_epoch: int = 1
     step: int = 0
     epoch_started: float = 0.0
+    history: list[EpochResult] = field(default_factory=list)
+    # (name, origin, hooks) of every registered plugin, for the record.
+    plugins: list[tuple[str, str, list[str]]] = field(default_factory=list)
     _batch_observed: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -66,3 +69,48 @@ class Session:
         self.step += 1
         if self._batch_observed:
             self.hook.after_batch(session=self, epoch=epoch, step=self.step, loss=loss)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this run exactly: a checkpoint.
+
+        Besides the weights and the optimizer (its momentum buffers), the
+        random states matter: the shuffling generator decides the next
+        epoch's batch order.
+        """
+        return {
+            "epoch": self.history[-1].epoch if self.history else 0,
+            "step": self.step,
+            "model": weights_of(self.model),
+            "opt": self.opt.state_dict() if hasattr(self.opt, "state_dict") else {},
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "history": [asdict(epoch) for epoch in self.history],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint made by ``state_dict()``."""
+        load_weights(self.model, state["model"])
+        if hasattr(self.opt, "load_state_dict"):
+            self.opt.load_state_dict(state["opt"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.step = state["step"]
+        self.history = [EpochResult(**epoch) for epoch in state["history"]]
+        self.first_epoch = state["epoch"] + 1
+
+
+def weights_of(model: Any) -> Any:
+    """The model's ``state_dict``, or its parameters for a model that is not an ``nn.Module``."""
+    if hasattr(model, "state_dict"):
+        return model.state_dict()
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def load_weights(model: Any, weights: Any) -> None:
+    """Put ``weights`` from ``weights_of()`` back into ``model``."""
+    if hasattr(model, "load_state_dict"):
+        model.load_state_dict(weights)
+        return
+    with torch.no_grad():
+        for p, saved in zip(model.parameters(), weights, strict=True):
+            p.copy_(saved)

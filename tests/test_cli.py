@@ -14,6 +14,12 @@ from mnistlab.cli import cli
 from mnistlab.stages import STAGE_NAMES
 
 
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path, monkeypatch):
+    """`mnistlab run` writes runs/... into the working folder: keep it out of the repository."""
+    monkeypatch.chdir(tmp_path)
+
+
 def invoke(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
@@ -120,7 +126,8 @@ def test_stages_lists_every_stage_and_marks_the_swap():
 def test_diff_shows_what_a_stage_swaps():
     result = invoke("diff", "cnn")
     assert result.output.startswith("--- plugins/linear_model.py\n+++ plugins/cnn.py\n")
-    assert "+        self.conv1 = nn.Conv2d(1, 16, kernel_size=3, stride=2, padding=1)" in result.output
+    added = "+        self.conv1 = nn.Conv2d(1, 16, kernel_size=3, stride=2, padding=1)"
+    assert added in result.output
 
 
 def test_diff_of_the_first_stage_explains_why_there_is_none():

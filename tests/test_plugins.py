@@ -12,8 +12,7 @@ import pytest
 import torch
 
 import mnistlab
-from mnistlab.errors import MnistlabError
-from mnistlab.errors import PluginError
+from mnistlab.errors import MnistlabError, PluginError
 from mnistlab.plugin_manager import get_plugin_manager
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,7 +171,8 @@ def test_an_installed_entry_point_plugin_is_loaded(tmp_path):
                             capture_output=True, text=True, env=env, check=True)
     assert "halfbatch" in listed.stdout and "entry point" in listed.stdout
     ran = subprocess.run([sys.executable, "-c", script, "run", "--stage", "fit", "--epochs", "0",
-                          "--data", "sample"], capture_output=True, text=True, env=env, check=True)
+                          "--data", "sample"], capture_output=True, text=True, env=env, check=True,
+                         cwd=tmp_path)
     assert "halfbatch sees stage fit" in ran.stdout
     env["MNISTLAB_LOAD_PLUGINS"] = ""
     skipped = subprocess.run([sys.executable, "-c", script, "plugins", "--stage", "fit"],

@@ -6,7 +6,15 @@ import pytest
 
 from mnistlab.errors import MnistlabError
 from mnistlab.plugin_manager import builtin
-from mnistlab.stages import FIRST_PIECES, PIECE_HOOKS, PIECES, STAGES, get_stage, hyper_of, pieces_of
+from mnistlab.stages import (
+    FIRST_PIECES,
+    PIECE_HOOKS,
+    PIECES,
+    STAGES,
+    get_stage,
+    hyper_of,
+    pieces_of,
+)
 
 
 def test_the_first_stage_fills_every_piece():
@@ -23,7 +31,7 @@ def test_each_stage_differs_from_its_parent_in_exactly_one_piece(stage):
 
 
 def test_stages_follow_each_other_in_table_order():
-    for before, stage in zip(STAGES, STAGES[1:]):
+    for before, stage in zip(STAGES, STAGES[1:], strict=False):
         assert stage.parent == before.name
 
 

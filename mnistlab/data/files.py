@@ -1,12 +1,12 @@
 """Reading and writing local data files safely."""
 
 import gzip
-import os
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+
+from mnistlab.atomic import atomic_write
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -25,15 +25,8 @@ def open_data_file(path: Path) -> BinaryIO:
 def save_npy_atomic(path: Path, array: np.ndarray) -> None:
     """Save ``array`` as ``.npy`` so that readers see the old file or the whole new one.
 
-    The array goes to a temporary file in the same folder and is then renamed over ``path``
-    (atomic on one file system), so a crash or a second process building the same cache never
-    leaves a half-written file behind.
+    A crash or a second process building the same cache never leaves a
+    half-written file behind (see :mod:`mnistlab.atomic`).
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.save(file, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as file:
+        np.save(file, array, allow_pickle=False)

@@ -1,0 +1,38 @@
+"""Write files so that a reader sees the old file or the whole new one, never half of one.
+
+Everything mnistlab keeps on disk (cached data, checkpoints, metrics, plots)
+goes through here: the bytes go to a temporary file in the target's folder,
+which is renamed over the target only once it is complete. A crash, Ctrl-C or
+``kill`` in between leaves the old file as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextmanager
+def atomic_write(path: str | Path, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file for writing; rename it to ``path`` when the block succeeds."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **open_args) as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    with atomic_write(path, "w", encoding="utf-8", newline="") as file:
+        file.write(text)

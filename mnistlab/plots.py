@@ -1,0 +1,183 @@
+"""Pictures of runs and digits: loss curves, digit grids, and writing them to disk.
+
+Every function builds a :class:`matplotlib.figure.Figure` directly instead of going
+through pyplot, so nothing opens a window, nothing depends on the display backend,
+and a figure is freed as soon as nobody references it (pyplot keeps every figure it
+makes until it is closed). Sizes are stated in pixels because a PNG is what the
+user looks at: each figure is made at :data:`DPI` dots per inch, and
+:func:`save_figure` writes it at that resolution with no tight cropping, so the
+file is exactly the size the docstring promises.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from mnistlab.atomic import atomic_write
+
+DPI = 100
+"""Dots per inch of every figure here: a size of W x H pixels is W/100 x H/100 inches."""
+
+LOSS_CURVES_SIZE = (800, 500)
+"""Pixel size (width, height) of :func:`loss_curves`."""
+
+DIGIT_CELL_SIZE = (100, 120)
+"""Pixel size (width, height) of one digit and its title in :func:`digit_grid`."""
+
+DIGIT_SIDE = 28
+"""MNIST digits are 28x28 pixels."""
+
+WRONG_COLOR = "tab:red"
+"""The colour of a wrong prediction's title and frame in :func:`digit_grid`."""
+
+
+def loss_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure:
+    """Overlay the training histories of several runs: 800 x 500 pixels.
+
+    Left: train loss per epoch (solid) and valid loss (dashed, for the epochs that
+    measured it), one colour per run. Right: valid accuracy per epoch. Stages before
+    ``validation`` measure nothing on the valid split during training, so their runs
+    have no dashed line and no accuracy curve; the right panel says so when no run
+    has one. ``histories`` maps a label to rows such as ``RunResult.history`` or
+    ``runs.read_history()`` (keys ``epoch``, ``train_loss``, ``valid_loss``,
+    ``valid_acc``; a missing measurement is ``None``).
+    """
+    fig = _figure(LOSS_CURVES_SIZE)
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    for i, (label, history) in enumerate(histories.items()):
+        color = f"C{i % 10}"
+        _plot_column(loss_ax, history, "train_loss", color, "-", f"{label} train")
+        _plot_column(loss_ax, history, "valid_loss", color, "--", f"{label} valid")
+        _plot_column(acc_ax, history, "valid_acc", color, "-", label)
+    loss_ax.set(title="loss (solid: train, dashed: valid)", xlabel="epoch", ylabel="loss")
+    acc_ax.set(title="valid accuracy", xlabel="epoch", ylabel="accuracy")
+    for ax in (loss_ax, acc_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 0.98
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize="small")
+    if not acc_ax.lines:
+        acc_ax.text(0.5, 0.5, "not measured during training\n(stages before 'validation')",
+                    ha="center", va="center", transform=acc_ax.transAxes, color="gray")
+    return fig
+
+
+def _plot_column(ax: Axes, history: Sequence[Mapping[str, Any]], key: str, color: str,
+                 style: str, label: str) -> None:
+    """Plot one measurement per epoch, skipping the epochs that did not measure it."""
+    points = [(row["epoch"], row[key]) for row in history if row.get(key) is not None]
+    if points:
+        epochs, values = zip(*points)
+        ax.plot(epochs, values, style, color=color, marker="o", markersize=3, label=label)
+
+
+def digit_grid(images: np.ndarray, labels: Sequence[int],
+               predictions: Sequence[int] | None = None, ncols: int = 8) -> Figure:
+    """Draw digits in a grid, titled with their label or "prediction (label)".
+
+    Each digit takes :data:`DIGIT_CELL_SIZE` (100 x 120 pixels), so the figure is
+    ``100 * min(ncols, N)`` pixels wide and ``120 * ceil(N / ncols)`` tall. With
+    ``predictions``, a wrong one gets a title and a frame in :data:`WRONG_COLOR`, so
+    the mistakes stand out at a glance. ``images`` are ``(N, 784)`` rows or
+    ``(N, 28, 28)`` images with pixels in [0, 1], drawn with black at 0.
+    """
+    pictures = _as_images(images)
+    count = len(pictures)
+    if count == 0:
+        raise ValueError("digit_grid needs at least one image")
+    if len(labels) != count or (predictions is not None and len(predictions) != count):
+        raise ValueError(f"digit_grid got {count} images but a different number of "
+                         "labels or predictions")
+    if ncols < 1:
+        raise ValueError(f"ncols must be at least 1, got {ncols}")
+    cols, rows = min(ncols, count), math.ceil(count / ncols)
+    fig = _figure((DIGIT_CELL_SIZE[0] * cols, DIGIT_CELL_SIZE[1] * rows))
+    for i, picture in enumerate(pictures):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        _draw_digit(ax, picture)
+        label = int(labels[i])
+        if predictions is None:
+            ax.set_title(str(label))
+        else:
+            _mark_prediction(ax, int(predictions[i]), label)
+    return fig
+
+
+def _mark_prediction(ax: Axes, prediction: int, label: int) -> None:
+    if prediction == label:
+        ax.set_title(f"{prediction} ({label})")
+        return
+    ax.set_title(f"{prediction} ({label})", color=WRONG_COLOR, fontweight="bold")
+    for spine in ax.spines.values():
+        spine.set(color=WRONG_COLOR, linewidth=3)
+
+
+def digit_image(image: np.ndarray, scale: int = 10) -> Figure:
+    """The digit alone, as the tutorial's first ``imshow``: ``28 * scale`` pixels square.
+
+    No axes, no title, no smoothing: each of the 28x28 pixels is a ``scale`` x
+    ``scale`` block of gray, so the PNG holds exactly the digit's pixels, only
+    larger (28 pixels would be too small to see).
+    """
+    if scale < 1:
+        raise ValueError(f"scale must be at least 1, got {scale}")
+    (picture,) = _as_images(np.asarray(image)[np.newaxis])
+    side = DIGIT_SIDE * scale
+    fig = _figure((side, side), layout=None)  # the axes fill the figure: nothing to lay out
+    ax = fig.add_axes((0, 0, 1, 1))
+    _draw_digit(ax, picture)
+    ax.set_axis_off()
+    return fig
+
+
+def _draw_digit(ax: Axes, picture: np.ndarray) -> None:
+    ax.imshow(picture, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _as_images(images: np.ndarray) -> np.ndarray:
+    """``(N, 784)`` rows or ``(N, 28, 28)`` images as ``(N, 28, 28)``."""
+    array = np.asarray(images)
+    if array.ndim not in (2, 3) or array.shape[1:] not in ((DIGIT_SIDE ** 2,),
+                                                           (DIGIT_SIDE, DIGIT_SIDE)):
+        raise ValueError(f"expected images of shape (N, 784) or (N, 28, 28), got {array.shape}")
+    return array.reshape(-1, DIGIT_SIDE, DIGIT_SIDE)
+
+
+def _figure(size: tuple[int, int], layout: str | None = "constrained") -> Figure:
+    """A figure of ``size`` (width, height) pixels; constrained layout keeps titles apart."""
+    width, height = size
+    return Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout=layout)
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str],
+                size: tuple[int, int] | None = None) -> Path:
+    """Write ``fig`` to ``path`` atomically and return the path; folders are created.
+
+    The image is rendered into a hidden temporary file next to ``path`` and then
+    renamed over it (:func:`mnistlab.atomic.atomic_write`), so a reader, or a
+    crash while rendering, never sees a half-written file: ``path`` holds either
+    its old content or the whole new picture, and the temporary file is removed
+    if rendering fails.
+
+    The file is ``fig``'s own size in pixels (see each figure's docstring), or
+    ``size`` = (width, height) pixels when given. The format follows the suffix
+    (``.png`` when there is none).
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if size is not None:
+        fig.set_size_inches(size[0] / fig.dpi, size[1] / fig.dpi)
+    with atomic_write(target) as file:
+        fig.savefig(file, format=target.suffix.lstrip(".").lower() or "png", dpi=fig.dpi)
+    return target

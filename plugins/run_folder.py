@@ -1,0 +1,56 @@
+"""Observer: keep the run on disk, in a folder you can resume, compare and load.
+
+Writes ``config.json`` before the first epoch; after each epoch,
+``metrics.csv`` and a ``checkpoint.pt`` to resume from; at the end, the final
+weights as ``model.pt`` and two plots. Every file is written atomically.
+Only active when the run has an ``out`` folder (the CLI always gives one).
+Block it with ``--no-plugin run_folder``.
+"""
+
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from mnistlab import plots, runs
+from mnistlab.hookspecs import hookimpl
+from mnistlab.session import weights_of
+
+
+@hookimpl
+def before_run(session):
+    out = session.config.out
+    if out is None or session.first_epoch > 1:  # nothing to keep, or resuming into it
+        return
+    runs.write_config(runs.prepare(out, session.config.force), session)
+
+
+@hookimpl
+def after_epoch(session):
+    out = session.config.out
+    if out is None:
+        return
+    runs.write_metrics(Path(out), [asdict(epoch) for epoch in session.history])
+    runs.save_torch(session.state_dict(), Path(out) / runs.CHECKPOINT)
+
+
+@hookimpl
+def after_run(session, result):
+    out = session.config.out
+    if out is None:
+        return
+    folder = Path(out)
+    runs.save_torch(weights_of(session.model), folder / runs.MODEL)
+    plots.save_figure(plots.loss_curves({session.config.stage: result.history}),
+                      folder / runs.LOSS_CURVES)
+    images, labels, predictions = _predict(session, count=24)
+    plots.save_figure(plots.digit_grid(images, labels, predictions), folder / runs.DIGITS)
+
+
+def _predict(session, count):
+    """The first ``count`` validation digits, their labels and the model's predictions."""
+    xb, yb = next(iter(session.batches("valid", count)))
+    with torch.no_grad():
+        predictions = session.model(xb).argmax(dim=1)
+    images = session.data.x_valid[:count]
+    return images.numpy(), yb.cpu().numpy(), predictions.cpu().numpy()
