@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._version import __version__
+from mnistlab.errors import StopTraining
 from mnistlab.hookspecs import hookimpl, hookspec
 
 if TYPE_CHECKING:
     from mnistlab.types import RunResult
 
-__all__ = ["__version__", "hookimpl", "hookspec", "load", "run"]
+__all__ = ["StopTraining", "__version__", "hookimpl", "hookspec", "load", "run"]
 
 
 def run(stage: str, **settings: Any) -> RunResult:
@@ -35,7 +36,11 @@ def run(stage: str, **settings: Any) -> RunResult:
 
 
 def load(run_dir: str) -> Any:
-    """The trained model saved in a run folder, in eval mode (weights loaded with ``weights_only=True``)."""
+    """The trained model saved in a run folder, in eval mode.
+
+    The weights are read with ``torch.load(..., weights_only=True)``: no code
+    from the file runs.
+    """
     from mnistlab.runs import load as load_run
 
     return load_run(run_dir)

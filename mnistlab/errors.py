@@ -19,6 +19,14 @@ class PluginError(MnistlabError):
     """A plugin could not be loaded, registered or called."""
 
 
+class StopTraining(Exception):  # noqa: N818 - a signal, not an error
+    """Raise it in an observer (``after_batch``, ``after_epoch``) to end training early.
+
+    The runner stops the loop, keeps the epochs done so far, and still scores
+    the validation set and calls ``after_run``.
+    """
+
+
 def closest(word: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the nearest choice, or ``""``."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)

@@ -76,7 +76,7 @@ def _plot_column(ax: Axes, history: Sequence[Mapping[str, Any]], key: str, color
     """Plot one measurement per epoch, skipping the epochs that did not measure it."""
     points = [(row["epoch"], row[key]) for row in history if row.get(key) is not None]
     if points:
-        epochs, values = zip(*points)
+        epochs, values = zip(*points, strict=True)
         ax.plot(epochs, values, style, color=color, marker="o", markersize=3, label=label)
 
 

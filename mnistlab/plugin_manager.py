@@ -45,14 +45,19 @@ def builtin(name: str) -> ModuleType:
 
 
 def builtin_plugin(name: str) -> object:
-    """The object to register for a built-in plugin.
+    """The object to register for the built-in plugin ``name``."""
+    return instantiate(builtin(name))
+
+
+def instantiate(module: Any) -> object:
+    """The object to register for a plugin module.
 
     A plugin module is its own plugin, unless it keeps state: then it defines
-    ``make_plugin()`` and each run registers a fresh object.
+    ``make_plugin()`` and each run registers a fresh object, so nothing leaks
+    from one run to the next.
     """
-    module = builtin(name)
     make_plugin = getattr(module, "make_plugin", None)
-    return make_plugin() if make_plugin else module
+    return make_plugin() if callable(make_plugin) else module
 
 
 def builtin_names(stage: str) -> list[str]:
@@ -206,11 +211,11 @@ def get_plugin_manager(
                 f"installed plugin {entry_point.name!r} ({entry_point.value}) failed to import: "
                 f"{_describe(error)}; uninstall it or set {LOAD_PLUGINS_ENV} to skip it"
             ) from None
-        _register(pm, plugin, entry_point.name)
+        _register(pm, instantiate(plugin), entry_point.name)
     for plugin in plugins:
         if isinstance(plugin, str):
             if not pm.is_blocked(plugin):
-                _register(pm, load_plugin(plugin), plugin)
+                _register(pm, instantiate(load_plugin(plugin)), plugin)
         else:
             _register(pm, plugin, getattr(plugin, "__name__", None) or type(plugin).__name__)
 

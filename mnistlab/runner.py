@@ -18,7 +18,7 @@ import torch
 
 from mnistlab import runs
 from mnistlab.config import RunConfig
-from mnistlab.errors import MnistlabError, missing_piece
+from mnistlab.errors import MnistlabError, StopTraining, missing_piece
 from mnistlab.introspect import describe
 from mnistlab.metrics import evaluate
 from mnistlab.plugin_manager import get_plugin_manager
@@ -118,10 +118,13 @@ def run_with(pm: pluggy.PluginManager, config: RunConfig,
     hook.before_run(session=session)
     loop = _piece(hook.train(session=session), "loop", "train")
     started = time.perf_counter()
-    for result in loop:
-        result = replace(result, seconds=time.perf_counter() - session.epoch_started)
-        session.history.append(result)
-        hook.after_epoch(session=session, result=result)
+    try:
+        for result in loop:
+            result = replace(result, seconds=time.perf_counter() - session.epoch_started)
+            session.history.append(result)
+            hook.after_epoch(session=session, result=result)
+    except StopTraining as stop:
+        session.stopped = str(stop) or "stopped by a plugin"
     seconds = time.perf_counter() - started
 
     valid_loss, valid_acc = evaluate(model, loss_func, session.batches("valid", config.valid_bs))

@@ -38,6 +38,8 @@ class Session:
     step: int = 0
     epoch_started: float = 0.0
     history: list[EpochResult] = field(default_factory=list)
+    # Why training ended early (a plugin raised StopTraining), or None.
+    stopped: str | None = None
     # (name, origin, hooks) of every registered plugin, for the record.
     plugins: list[tuple[str, str, list[str]]] = field(default_factory=list)
     _batch_observed: bool = field(default=False, repr=False)

@@ -72,6 +72,12 @@ class RunResult:
         """One dict per epoch, ready for ``pandas.DataFrame(result.history)``."""
         return [asdict(epoch) for epoch in self.epochs]
 
+    def plot(self) -> Any:
+        """The loss curves (and validation accuracy) as a matplotlib ``Figure``."""
+        from mnistlab.plots import loss_curves
+
+        return loss_curves({self.stage: self.history})
+
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary: what ``mnistlab run --json`` prints."""
         return {

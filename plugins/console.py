@@ -34,6 +34,8 @@ def after_epoch(result):
 
 
 @hookimpl
-def after_run(result):
+def after_run(session, result):
+    if session.stopped:
+        print(f"stopped early: {session.stopped}")
     print(f"validation after training: loss {result.valid_loss:.4f}, "
           f"accuracy {result.valid_acc:.4f} ({result.steps} steps, {result.seconds:.1f} s)")
