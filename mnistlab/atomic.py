@@ -15,12 +15,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+# os.umask can only be read by setting it: do it once, at import.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 @contextmanager
 def atomic_write(path: str | Path, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
     """Open a temporary file for writing; rename it to ``path`` when the block succeeds."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # mkstemp makes the file private (0600); give it the permissions any new file gets.
+    os.chmod(tmp, 0o666 & ~_UMASK)
     try:
         with os.fdopen(fd, mode, **open_args) as file:
             yield file

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from mnistlab._version import __version__
+from mnistlab.cli_look import compare, predict, show
 from mnistlab.errors import MnistlabError
 
 
@@ -202,6 +203,11 @@ def data_fetch(name: str, data_dir: str | None) -> None:
 
     folder = datasets.fetch(name, data_dir, progress=sys.stderr.isatty())
     click.echo(f"{name} is in {folder}")
+
+
+cli.add_command(compare)
+cli.add_command(show)
+cli.add_command(predict)
 
 
 class Terminated(KeyboardInterrupt):

@@ -22,7 +22,9 @@ def before_run(session):
     out = session.config.out
     if out is None or session.first_epoch > 1:  # nothing to keep, or resuming into it
         return
-    runs.write_config(runs.prepare(out, session.config.force), session)
+    folder = runs.prepare(out, session.config.force)
+    runs.write_config(folder, session)
+    runs.write_metrics(folder, [])
 
 
 @hookimpl

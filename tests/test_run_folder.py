@@ -150,4 +150,5 @@ def test_output_to_a_pipe_has_no_progress_bar_control_characters(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout + done.stderr and "\r" not in done.stdout + done.stderr
-    assert len([line for line in done.stdout.splitlines() if line.split()[:1] in (["1"], ["2"])]) == 2
+    epoch_lines = [line for line in done.stdout.splitlines() if line.split()[:1] in (["1"], ["2"])]
+    assert len(epoch_lines) == 2

@@ -1,0 +1,328 @@
+"""Looking at runs: the plots, and the `compare`, `show` and `predict` commands."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from matplotlib.colors import same_color
+from matplotlib.figure import Figure
+
+import mnistlab
+from mnistlab import data as datasets
+from mnistlab import plots
+from mnistlab.cli import Mnistlab
+from mnistlab.cli_look import compare, predict, show
+from mnistlab.plugin_manager import builtin
+from mnistlab.stages import pieces_of
+
+# The commands as `mnistlab` has them: the same group class turns a
+# MnistlabError into one line on stderr and exit status 2.
+look = Mnistlab(name="mnistlab", commands=[compare, show, predict])
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(look, list(args), catch_exceptions=False)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the PNG header, which must be a real PNG's."""
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n" and header[12:16] == b"IHDR", f"{path} is no PNG"
+    return struct.unpack(">II", header[16:24])
+
+
+@pytest.fixture(scope="module")
+def sample() -> datasets.Splits:
+    return datasets.load("sample")
+
+
+def history(*rows: tuple[float, float | None, float | None]) -> list[dict]:
+    return [{"epoch": i, "train_loss": train, "valid_loss": valid, "valid_acc": acc,
+             "seconds": 0.5} for i, (train, valid, acc) in enumerate(rows, start=1)]
+
+
+def make_run_folder(folder: Path, stage: str, rows: list[dict]) -> Path:
+    """A run folder as `mnistlab run --out` writes it, minus the weights and plots."""
+    folder.mkdir()
+    config = {"stage": stage, "settings": {"stage": stage, "data": "sample"},
+              "versions": {}, "data": {}, "plugins": [], "device": "cpu"}
+    (folder / "config.json").write_text(json.dumps(config))
+    lines = ["epoch,train_loss,valid_loss,valid_acc,seconds"]
+    lines += [",".join("" if row[key] is None else str(row[key])
+                       for key in ("epoch", "train_loss", "valid_loss", "valid_acc", "seconds"))
+              for row in rows]
+    (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+# plots ---------------------------------------------------------------------
+
+
+def test_loss_curves_are_800_by_500_pixels(tmp_path):
+    figure = plots.loss_curves({"fit": history((0.9, 0.5, 0.8), (0.4, 0.3, 0.9))})
+    path = plots.save_figure(figure, tmp_path / "curves.png")
+    assert path == tmp_path / "curves.png"
+    assert png_size(path) == plots.LOSS_CURVES_SIZE == (800, 500)
+
+
+def test_loss_curves_draw_train_solid_valid_dashed_and_accuracy_beside():
+    figure = plots.loss_curves({"scratch": history((0.9, None, None), (0.6, None, None)),
+                                "fit": history((0.8, 0.5, 0.85), (0.4, 0.3, 0.9))})
+    loss_ax, acc_ax = figure.axes
+    lines = {line.get_label(): line for line in loss_ax.lines}
+    assert set(lines) == {"scratch train", "fit train", "fit valid"}  # scratch measured no valid
+    assert lines["fit train"].get_linestyle() == "-"
+    assert lines["fit valid"].get_linestyle() == "--"
+    assert list(lines["fit valid"].get_ydata()) == [0.5, 0.3]
+    assert same_color(lines["fit train"].get_color(), lines["fit valid"].get_color())
+    assert not same_color(lines["fit train"].get_color(), lines["scratch train"].get_color())
+    assert [line.get_label() for line in acc_ax.lines] == ["fit"]
+    assert loss_ax.get_title() and loss_ax.get_xlabel() == "epoch" and loss_ax.get_legend()
+
+
+def test_loss_curves_say_when_no_run_measured_accuracy():
+    figure = plots.loss_curves({"scratch": history((0.9, None, None))})
+    acc_ax = figure.axes[1]
+    assert not acc_ax.lines
+    assert "not measured" in acc_ax.texts[0].get_text()
+
+
+def test_digit_grid_marks_wrong_predictions_in_red(sample, tmp_path):
+    labels = [3, 1, 4, 1, 5]
+    figure = plots.digit_grid(sample.x_valid[:5], labels, predictions=[3, 7, 4, 1, 6], ncols=3)
+    titles = [ax.get_title() for ax in figure.axes]
+    assert titles == ["3 (3)", "7 (1)", "4 (4)", "1 (1)", "6 (5)"]
+    wrong = [same_color(ax.title.get_color(), plots.WRONG_COLOR) for ax in figure.axes]
+    assert wrong == [False, True, False, False, True]
+    frames = [same_color(ax.spines["left"].get_edgecolor(), plots.WRONG_COLOR)
+              for ax in figure.axes]
+    assert frames == wrong
+    # 3 columns x 2 rows of 100 x 120 pixel cells.
+    assert png_size(plots.save_figure(figure, tmp_path / "grid.png")) == (300, 240)
+
+
+def test_digit_grid_titles_labels_and_takes_rows_or_images(sample):
+    rows = sample.x_train[:4]
+    for images in (rows, rows.reshape(4, 28, 28)):
+        figure = plots.digit_grid(images, sample.y_train[:4])
+        assert [ax.get_title() for ax in figure.axes] == [str(y) for y in sample.y_train[:4]]
+        np.testing.assert_array_equal(figure.axes[2].images[0].get_array(),
+                                      rows[2].reshape(28, 28))
+    with pytest.raises(ValueError, match="labels"):
+        plots.digit_grid(rows, [1, 2])
+
+
+def test_save_figure_writes_a_stated_size(tmp_path):
+    figure = plots.loss_curves({"fit": history((0.9, 0.5, 0.8))})
+    path = plots.save_figure(figure, tmp_path / "new" / "folder" / "small.png", size=(300, 200))
+    assert png_size(path) == (300, 200)
+
+
+class BrokenFigure(Figure):
+    """Fails halfway through rendering, after writing part of the file."""
+
+    def savefig(self, fname, **kwargs):
+        fname.write(b"\x89PNG\r\n\x1a\n half a picture")
+        raise RuntimeError("the renderer crashed")
+
+
+def test_a_failed_save_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path):
+    old = tmp_path / "old.png"
+    old.write_bytes(b"the previous picture")
+    for target in (old, tmp_path / "new.png"):
+        with pytest.raises(RuntimeError, match="crashed"):
+            plots.save_figure(BrokenFigure(), target)
+    assert old.read_bytes() == b"the previous picture"
+    assert [path.name for path in tmp_path.iterdir()] == ["old.png"]
+
+
+def test_save_figure_replaces_an_existing_file_and_leaves_nothing_else(tmp_path):
+    target = tmp_path / "curves.png"
+    target.write_bytes(b"the previous picture")
+    plots.save_figure(plots.loss_curves({"fit": history((0.9, 0.5, 0.8))}), target)
+    assert png_size(target) == (800, 500)
+    assert [path.name for path in tmp_path.iterdir()] == ["curves.png"]
+
+
+# show ----------------------------------------------------------------------
+
+
+def test_show_saves_the_first_training_digit_pixel_for_pixel(sample, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("show", "--data", "sample")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["saved digit.png", f"label: {sample.y_train[0]}"]
+    pixels = matplotlib.image.imread(tmp_path / "digit.png")
+    assert pixels.shape[:2] == (280, 280)
+    gray = pixels[..., 0]
+    assert np.array_equal(gray, pixels[..., 1]) and np.array_equal(gray, pixels[..., 2])
+    # Each of the 28x28 pixels is a uniform 10x10 block of the digit's own gray.
+    blocks = gray.reshape(28, 10, 28, 10)
+    assert np.ptp(blocks, axis=(1, 3)).max() == 0
+    np.testing.assert_allclose(blocks[:, 0, :, 0], sample.x_train[0].reshape(28, 28),
+                               atol=1 / 255 + 1e-6)
+
+
+def test_show_grid_saves_labelled_digits_from_the_index(sample, tmp_path):
+    out = tmp_path / "grid.png"
+    result = invoke("show", "--data", "sample", "--grid", "10", "--index", "5", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    labels = " ".join(str(label) for label in sample.y_train[5:15])
+    assert result.stdout.splitlines() == [f"saved {out}", f"labels: {labels}"]
+    assert png_size(out) == (800, 240)
+
+
+def test_show_past_the_last_digit_is_a_one_line_error(tmp_path):
+    result = invoke("show", "--data", "sample", "--index", "3999", "--grid", "2",
+                    "--out", str(tmp_path / "x.png"))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: digits 3999..4000 do not exist: there are 4,000 sample train digits (0..3999)"]
+    assert not (tmp_path / "x.png").exists()
+
+
+# compare -------------------------------------------------------------------
+
+
+def table_rows(output: str) -> dict[str, list[str]]:
+    """The rows of a rich table, as cells keyed by the first one."""
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]]
+            for line in output.splitlines() if line.startswith("│")]
+    return {cells[0]: cells[1:] for cells in rows}
+
+
+def test_compare_two_stages_prints_both_and_saves_the_curves(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("compare", "scratch", "functional", "--epochs", "1", "--data", "sample")
+    assert result.exit_code == 0, result.output
+    rows = table_rows(result.stdout)
+    assert list(rows) == ["scratch", "functional"]
+    for stage, (name, epochs, train_loss, valid_loss, valid_acc, seconds) in rows.items():
+        assert name == stage and epochs == "1"
+        assert 0 < float(train_loss) < 2.3 and 0 < float(valid_loss) < 2.3
+        assert 50 < float(valid_acc.rstrip("%")) <= 100 and float(seconds) > 0
+    saved = result.stdout.splitlines()[-1].removeprefix("loss curves: ")
+    assert Path(saved).parent == Path("runs") and Path(saved).name.startswith("compare-")
+    assert png_size(tmp_path / saved) == (800, 500)
+
+
+def test_compare_reads_run_folders(tmp_path):
+    early = make_run_folder(tmp_path / "early", "scratch", history((0.9, None, None)))
+    late = make_run_folder(tmp_path / "late", "fit",
+                           history((0.8, 0.5, 0.85), (0.4, 0.3, 0.9125)))
+    out = tmp_path / "both.png"
+    result = invoke("compare", str(early), str(late), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = table_rows(result.stdout)
+    assert rows[str(early)] == ["scratch", "1", "0.9000", "-", "-", "0.50"]
+    assert rows[str(late)] == ["fit", "2", "0.4000", "0.3000", "91.2%", "0.50"]
+    assert "not recorded" in result.stdout
+    assert result.stdout.splitlines()[-1] == f"loss curves: {out}"
+    assert png_size(out) == (800, 500)
+
+
+def test_compare_refuses_an_unknown_name_in_one_line_before_training_anything(tmp_path):
+    result = invoke("compare", "scratch", "fitt", "--out", str(tmp_path / "c.png"))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: 'fitt' is neither a stage nor a run folder (did you mean 'fit'?); "
+        "run `mnistlab stages` to list them"]
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_compare_refuses_a_folder_that_is_no_run(tmp_path):
+    result = invoke("compare", str(tmp_path), "--out", str(tmp_path / "c.png"))
+    assert result.exit_code == 2
+    assert "is not a run folder" in result.stderr
+
+
+def test_compare_refuses_a_run_given_twice():
+    result = invoke("compare", "fit", "fit")
+    assert result.exit_code == 2
+    assert "'fit' given more than once" in result.stderr
+
+
+# predict -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, mnistlab.types.RunResult]:
+    folder = tmp_path_factory.mktemp("runs") / "scratch"
+    result = mnistlab.run("scratch", epochs=1, seed=0, data="sample", blocked=["console"],
+                          out=str(folder))
+    return folder, result
+
+
+def test_predict_prints_each_digit_and_the_accuracy_and_saves_the_grid(trained, sample):
+    folder, result = trained
+    expected = result.model(torch.from_numpy(sample.x_valid[:16])).argmax(dim=1).numpy()
+    output = invoke("predict", str(folder))
+    assert output.exit_code == 0, output.output
+    lines = output.stdout.splitlines()
+    assert lines[0].split() == ["index", "true", "predicted"]
+    digits = [line.split() for line in lines[1:17]]
+    assert [int(cells[0]) for cells in digits] == list(range(16))
+    assert [int(cells[1]) for cells in digits] == list(sample.y_valid[:16])
+    assert [int(cells[2]) for cells in digits] == list(expected)
+    assert [cells[3:] == ["wrong"] for cells in digits] == list(expected != sample.y_valid[:16])
+    correct = int((expected == sample.y_valid[:16]).sum())
+    assert lines[17] == f"accuracy: {correct}/16 ({correct / 16:.1%})"
+    assert lines[18] == f"saved {folder / 'predictions.png'}"
+    assert png_size(folder / "predictions.png") == (800, 240)
+
+
+def test_predict_feeds_cnn_stages_images(tmp_path, sample):
+    """From the wrapped stage on the loader reshapes, so adaptive's model takes images only."""
+    folder = make_run_folder(tmp_path / "adaptive", "adaptive", [])
+    torch.manual_seed(0)
+    model = builtin(pieces_of("adaptive")["model"]).make_model()
+    torch.save(model.state_dict(), folder / "model.pt")
+    with pytest.raises(RuntimeError):
+        model(torch.from_numpy(sample.x_valid[:3]))
+    images = torch.from_numpy(sample.x_valid[:3]).view(-1, 1, 28, 28)
+    expected = model(images).argmax(dim=1).tolist()
+    out = tmp_path / "p.png"
+    result = invoke("predict", str(folder), "--n", "3", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert [int(line.split()[2]) for line in result.stdout.splitlines()[1:4]] == expected
+    assert png_size(out) == (300, 120)
+
+
+def test_predict_more_digits_than_the_run_has_is_a_one_line_error(trained):
+    result = invoke("predict", str(trained[0]), "--n", "1001")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: digits 0..1000 do not exist: there are 1,000 sample valid digits (0..999)"]
+
+
+# help ----------------------------------------------------------------------
+
+
+def test_every_command_has_help_and_imports_neither_torch_nor_matplotlib():
+    code = (
+        "import sys\n"
+        "from mnistlab.cli import Mnistlab\n"
+        "from mnistlab.cli_look import compare, predict, show\n"
+        "group = Mnistlab(name='mnistlab', commands=[compare, show, predict])\n"
+        "for name in ('compare', 'show', 'predict'):\n"
+        "    try:\n"
+        "        group([name, '--help'], prog_name='mnistlab')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = [m for m in ('torch', 'matplotlib') if m in sys.modules]\n"
+        "assert not heavy, f'imported {heavy}'\n"
+        "print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Usage: mnistlab") == 3
+    assert done.stdout.strip().endswith("ok")
