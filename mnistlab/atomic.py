@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from mnistlab.errors import MnistlabError
+
 # os.umask can only be read by setting it: do it once, at import.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -22,19 +24,30 @@ os.umask(_UMASK)
 
 @contextmanager
 def atomic_write(path: str | Path, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
-    """Open a temporary file for writing; rename it to ``path`` when the block succeeds."""
+    """Open a temporary file for writing; rename it to ``path`` when the block succeeds.
+
+    A write that fails (a full disk, a folder that is read-only) raises a
+    one-line ``MnistlabError`` naming the file, and leaves no temporary file.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    # mkstemp makes the file private (0600); give it the permissions any new file gets.
-    os.chmod(tmp, 0o666 & ~_UMASK)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        # mkstemp makes the file private (0600); give it the permissions any new file gets.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, mode, **open_args) as file:
             yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as error:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise MnistlabError(
+                f"cannot write {path} ({error.strerror or error}); free some disk space or "
+                "choose another folder (--out, --data-dir)"
+            ) from error
         raise
 
 

@@ -204,14 +204,14 @@ def get_plugin_manager(
     for entry_point in _entry_points():
         if pm.is_blocked(entry_point.name):
             continue
+        # A broken installed package must not break every command: say so, skip it.
         try:
             plugin = entry_point.load()
+            _register(pm, instantiate(plugin), entry_point.name)
         except Exception as error:
-            raise PluginError(
-                f"installed plugin {entry_point.name!r} ({entry_point.value}) failed to import: "
-                f"{_describe(error)}; uninstall it or set {LOAD_PLUGINS_ENV} to skip it"
-            ) from None
-        _register(pm, instantiate(plugin), entry_point.name)
+            print(f"warning: skipped installed plugin {entry_point.name!r} ({entry_point.value}): "
+                  f"{_describe(error)}; uninstall it or leave it out of {LOAD_PLUGINS_ENV}",
+                  file=sys.stderr)
     for plugin in plugins:
         if isinstance(plugin, str):
             if not pm.is_blocked(plugin):

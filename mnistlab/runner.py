@@ -7,6 +7,7 @@ maths gives exactly the same numbers. Everything else is a plugin's job.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import replace
@@ -17,6 +18,7 @@ import pluggy
 import torch
 
 from mnistlab import runs
+from mnistlab.blame import plugin_failure
 from mnistlab.config import RunConfig
 from mnistlab.errors import MnistlabError, StopTraining, missing_piece
 from mnistlab.introspect import describe
@@ -87,7 +89,22 @@ def run_with(pm: pluggy.PluginManager, config: RunConfig,
     """Run ``config`` with the plugins already registered in ``pm``.
 
     With a ``checkpoint`` (from ``Session.state_dict()``), continue from it.
+    An exception from a plugin's code comes out as a ``PluginError`` naming
+    the plugin and the hook; the original is chained to it.
     """
+    try:
+        return _run(pm, config, checkpoint)
+    except (MnistlabError, StopTraining):
+        raise
+    except Exception as error:
+        failure = plugin_failure(pm, error)
+        if failure is None:
+            raise
+        raise failure from error
+
+
+def _run(pm: pluggy.PluginManager, config: RunConfig,
+         checkpoint: dict[str, Any] | None) -> RunResult:
     hook = pm.hook
     data = _piece(hook.make_data(config=config), "data", "make_data")
     config = config.with_epochs_for(len(data.x_train))
@@ -97,6 +114,11 @@ def run_with(pm: pluggy.PluginManager, config: RunConfig,
     # seed and on the layers it creates, never on what the data piece drew.
     torch.manual_seed(config.seed)
     model = _piece(hook.make_model(config=config), "model", "make_model")
+    if not (callable(model) and callable(getattr(model, "parameters", None))):
+        raise MnistlabError(
+            f"the model from make_model ({type(model).__name__}) is not callable with a "
+            "parameters() method; return an nn.Module"
+        )
     model = _to_device(model, device)
     loss_func = _piece(hook.make_loss(config=config), "loss", "make_loss")
     opt = _piece(hook.make_update(config=config, model=model), "update", "make_update")
@@ -121,6 +143,8 @@ def run_with(pm: pluggy.PluginManager, config: RunConfig,
     try:
         for result in loop:
             result = replace(result, seconds=time.perf_counter() - session.epoch_started)
+            if not math.isfinite(result.train_loss):
+                raise session.diverged(result.epoch, result.train_loss)
             session.history.append(result)
             hook.after_epoch(session=session, result=result)
     except StopTraining as stop:

@@ -91,11 +91,17 @@ def write_metrics(folder: Path, history: list[dict[str, Any]]) -> None:
 
 
 def save_torch(obj: Any, path: Path) -> None:
-    """``torch.save`` atomically."""
+    """``torch.save`` atomically.
+
+    The bytes are made in memory first: torch reports a failed write to a file
+    as an opaque ``RuntimeError``, a plain write says what went wrong.
+    """
     import torch
 
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     with atomic_write(path) as file:
-        torch.save(obj, file)
+        file.write(buffer.getbuffer())
 
 
 def _require(folder: str | Path, name: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -11,7 +12,8 @@ import pluggy
 import torch
 
 from mnistlab.config import RunConfig
-from mnistlab.errors import missing_piece
+from mnistlab.errors import MnistlabError, missing_piece
+from mnistlab.stages import hyper_of
 from mnistlab.types import EpochResult, Tensors
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -43,6 +45,7 @@ class Session:
     # (name, origin, hooks) of every registered plugin, for the record.
     plugins: list[tuple[str, str, list[str]]] = field(default_factory=list)
     _batch_observed: bool = field(default=False, repr=False)
+    _epoch_first_step: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         # Skip the per-batch hook call entirely when nobody listens.
@@ -52,6 +55,7 @@ class Session:
         """Yield the epoch numbers to run (from 1), telling observers as each starts."""
         for epoch in range(self.first_epoch, self.config.epochs + 1):
             self.epoch_started = time.perf_counter()
+            self._epoch_first_step = self.step
             self.hook.before_epoch(session=self, epoch=epoch)
             yield epoch
 
@@ -67,10 +71,28 @@ class Session:
         return batches
 
     def after_batch(self, epoch: int, loss: float) -> None:
-        """Count an optimizer step and tell the observers, if any, its loss."""
+        """Count an optimizer step and tell the observers, if any, its loss.
+
+        A loss that is NaN or infinite stops the run: nothing after it can be
+        trusted, and the last complete epoch's checkpoint stays as it was.
+        """
         self.step += 1
+        if not math.isfinite(loss):
+            raise self.diverged(epoch, loss)
         if self._batch_observed:
             self.hook.after_batch(session=self, epoch=epoch, step=self.step, loss=loss)
+
+    def diverged(self, epoch: int, loss: float) -> MnistlabError:
+        """The error for a training loss that became NaN or infinite."""
+        batch = self.step - self._epoch_first_step
+        lr, usual = self.config.lr, hyper_of(self.config.stage)["lr"]
+        advice = f"try --lr {lr / 10:g}" if lr <= usual else f"the tutorial uses --lr {usual:g}"
+        kept = (f"; {self.config.out} keeps epoch {self.history[-1].epoch}"
+                if self.config.out and self.history else "")
+        return MnistlabError(
+            f"the training loss became {loss} in epoch {epoch}, batch {batch}: learning rate "
+            f"{lr:g} is too large for this stage; {advice}{kept}"
+        )
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue this run exactly: a checkpoint.

@@ -32,8 +32,9 @@ def after_epoch(session):
     out = session.config.out
     if out is None:
         return
-    runs.write_metrics(Path(out), [asdict(epoch) for epoch in session.history])
+    # The checkpoint first: metrics.csv never lists an epoch that cannot be resumed.
     runs.save_torch(session.state_dict(), Path(out) / runs.CHECKPOINT)
+    runs.write_metrics(Path(out), [asdict(epoch) for epoch in session.history])
 
 
 @hookimpl
