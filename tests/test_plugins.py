@@ -133,48 +133,83 @@ def test_an_update_without_step_is_refused(tmp_path):
         quick_run(plugins=[str(path)])
 
 
-def test_an_installed_entry_point_plugin_is_loaded(tmp_path):
-    """Build and install a real one-module package that registers in the mnistlab group."""
-    source = tmp_path / "src"
+def install_plugin_package(source: Path, target: Path, name: str, module: str) -> None:
+    """Build and install a real one-module package registering ``name`` in the mnistlab group."""
     source.mkdir()
-    (source / "pyproject.toml").write_text(textwrap.dedent("""
+    (source / "pyproject.toml").write_text(textwrap.dedent(f"""
         [build-system]
         requires = ["setuptools>=69"]
         build-backend = "setuptools.build_meta"
 
         [project]
-        name = "mnistlab-halfbatch"
+        name = "mnistlab-{name}"
         version = "1.0"
 
         [project.entry-points.mnistlab]
-        halfbatch = "mnistlab_halfbatch"
+        {name} = "mnistlab_{name}"
 
         [tool.setuptools]
-        py-modules = ["mnistlab_halfbatch"]
+        py-modules = ["mnistlab_{name}"]
     """))
-    write_plugin(source, "mnistlab_halfbatch", """
+    write_plugin(source, f"mnistlab_{name}", module)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "--target", str(target), str(source)],
+        check=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site folder with a working entry-point plugin and a broken one."""
+    root = tmp_path_factory.mktemp("entry-points")
+    target = root / "site"
+    install_plugin_package(root / "good", target, "halfbatch", """
         from mnistlab import hookimpl
 
         @hookimpl
         def before_run(session):
             print(f"halfbatch sees stage {session.config.stage}")
     """)
-    target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(source)],
-        check=True,
-    )
-    script = "from mnistlab.cli import main; main()"
-    env = {**os.environ, "PYTHONPATH": str(target)}
-    listed = subprocess.run([sys.executable, "-c", script, "plugins", "--stage", "fit"],
-                            capture_output=True, text=True, env=env, check=True)
+    install_plugin_package(root / "bad", target, "broken", """
+        raise ImportError("needs a package that is not installed")
+    """)
+    return target
+
+
+def mnistlab_with(site: Path, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": str(site), **env}
+    return subprocess.run([sys.executable, "-c", "from mnistlab.cli import main; main()", *args],
+                          capture_output=True, text=True, env=environment, cwd=cwd)
+
+
+def test_an_installed_entry_point_plugin_is_loaded(installed_plugins, tmp_path):
+    listed = mnistlab_with(installed_plugins, "plugins", "--stage", "fit", cwd=tmp_path)
+    assert listed.returncode == 0
     assert "halfbatch" in listed.stdout and "entry point" in listed.stdout
-    ran = subprocess.run([sys.executable, "-c", script, "run", "--stage", "fit", "--epochs", "0",
-                          "--data", "sample"], capture_output=True, text=True, env=env, check=True,
-                         cwd=tmp_path)
+    ran = mnistlab_with(installed_plugins, "run", "--stage", "fit", "--epochs", "0", "--data",
+                        "sample", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
     assert "halfbatch sees stage fit" in ran.stdout
-    env["MNISTLAB_LOAD_PLUGINS"] = ""
-    skipped = subprocess.run([sys.executable, "-c", script, "plugins", "--stage", "fit"],
-                             capture_output=True, text=True, env=env, check=True)
-    assert "halfbatch" not in skipped.stdout
+
+
+def test_a_broken_installed_plugin_is_skipped_with_one_warning(installed_plugins, tmp_path):
+    helped = mnistlab_with(installed_plugins, "--help", cwd=tmp_path)
+    assert helped.returncode == 0 and helped.stderr == ""
+    ran = mnistlab_with(installed_plugins, "run", "--stage", "fit", "--epochs", "0", "--data",
+                        "sample", cwd=tmp_path)
+    assert ran.returncode == 0
+    assert ran.stderr.strip().splitlines() == [
+        "warning: skipped installed plugin 'broken' (mnistlab_broken): ImportError: needs a "
+        "package that is not installed; uninstall it or leave it out of MNISTLAB_LOAD_PLUGINS"
+    ]
+
+
+@pytest.mark.parametrize(("chosen", "loaded"), [("", []), ("halfbatch", ["halfbatch"])])
+def test_mnistlab_load_plugins_chooses_which_installed_plugins_load(installed_plugins, tmp_path,
+                                                                     chosen, loaded):
+    listed = mnistlab_with(installed_plugins, "plugins", "--stage", "fit", cwd=tmp_path,
+                           MNISTLAB_LOAD_PLUGINS=chosen)
+    assert listed.returncode == 0 and listed.stderr == ""
+    names = [line.split()[0] for line in listed.stdout.splitlines()]
+    assert [name for name in names if name in ("halfbatch", "broken")] == loaded
