@@ -31,13 +31,16 @@ PluginRow = tuple[str, str, list[str]]
 def describe_plugins(stage: str | None, plugins: Iterable[str] = ()) -> list[PluginRow]:
     """``(name, origin, hooks)`` for each plugin a run of ``stage`` would register.
 
-    Without a stage, every built-in plugin is listed, plus installed ones.
+    Without a stage, every built-in plugin is listed, plus installed ones. A
+    plugin that sits this run out (the progress bar, without a terminal) is
+    not listed, just as it is not registered.
     """
     pm = get_plugin_manager(stage or STAGE_NAMES[-1], plugins)
     if stage is None:
         for name in all_builtin_names():
-            if pm.get_plugin(name) is None:
-                pm.register(builtin_plugin(name), name=name)
+            plugin = builtin_plugin(name)
+            if plugin is not None and pm.get_plugin(name) is None:
+                pm.register(plugin, name=name)
     return describe(pm)
 
 

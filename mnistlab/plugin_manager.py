@@ -54,7 +54,8 @@ def instantiate(module: Any) -> object:
 
     A plugin module is its own plugin, unless it keeps state: then it defines
     ``make_plugin()`` and each run registers a fresh object, so nothing leaks
-    from one run to the next.
+    from one run to the next. ``make_plugin()`` may return ``None`` to sit
+    this run out (the progress bar does, when there is no terminal).
     """
     make_plugin = getattr(module, "make_plugin", None)
     return make_plugin() if callable(make_plugin) else module
@@ -117,6 +118,8 @@ def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
 
 
 def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    if plugin is None:  # make_plugin() declined
+        return
     _check_hooks(pm, plugin, name)
     try:
         pm.register(plugin, name=name)

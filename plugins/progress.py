@@ -6,7 +6,8 @@ line per epoch is all there is. Block it with ``--no-plugin progress``
 (``--quiet`` does).
 
 The bar is state, so the plugin is an object: ``make_plugin()`` gives each
-run a fresh one, and nothing leaks from one run to the next.
+run a fresh one, and nothing leaks from one run to the next. Without a
+terminal it returns ``None`` and the run has no per-batch observer at all.
 """
 
 import math
@@ -16,14 +17,11 @@ from mnistlab.hookspecs import hookimpl
 
 
 class ProgressBar:
-    def __init__(self, enabled):
-        self.enabled = enabled
+    def __init__(self):
         self.progress = None
 
     @hookimpl
     def before_epoch(self, session, epoch):
-        if not self.enabled:
-            return
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -57,4 +55,4 @@ class ProgressBar:
 
 
 def make_plugin():
-    return ProgressBar(enabled=sys.stdout.isatty())
+    return ProgressBar() if sys.stdout.isatty() else None
