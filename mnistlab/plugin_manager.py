@@ -4,7 +4,7 @@ Plugins are registered in this order, and pluggy asks the last registered
 first, so each group overrides the one before it:
 
 1. the built-in plugins that fill the stage's pieces, by their short names;
-2. the built-in observers (the console report);
+2. the built-in observers (console report, progress bar, run folder);
 3. installed packages that register in the ``mnistlab`` entry-point group;
 4. the ``--plugin`` files and modules, in the order given.
 
