@@ -15,8 +15,10 @@ class DatasetSource:
 
     ``files`` maps each of the four standard IDX file names (see :data:`idx.STEMS`, optionally
     with ``.gz``) to its published md5; each base URL in ``mirrors`` must serve all four, and
-    they are tried in turn. The training file is split as the tutorial's ``mnist.pkl.gz`` was:
-    the last ``n_valid`` images validate, the rest train; the t10k files are the test split.
+    they are tried in turn for each file (:mod:`.fetch` says what makes one fail and what the
+    user is told when all do). The training file is split as the tutorial's ``mnist.pkl.gz``
+    was: the last ``n_valid`` images validate, the rest train; the t10k files are the test
+    split.
 
     To download from elsewhere (a local mirror, a test server) use a copy:
     ``dataclasses.replace(DATASETS["mnist"], mirrors=("http://host/mnist/",))``.
@@ -34,6 +36,12 @@ class DatasetSource:
             raise ValueError(
                 f"dataset {self.name!r}: files must be the four IDX files {idx.STEMS} "
                 f"(each optionally .gz), got {sorted(self.files)}"
+            )
+        # A lone string would be iterated one character at a time, each "mirror" then failing.
+        if isinstance(self.mirrors, str) or not self.mirrors:
+            raise ValueError(
+                f"dataset {self.name!r}: mirrors must be a non-empty tuple of base URLs, "
+                f"got {self.mirrors!r}"
             )
 
 
