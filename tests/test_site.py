@@ -1,0 +1,199 @@
+"""The built docs site in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+The site is served on 127.0.0.1 (search needs http, not file://) from the
+build that ``test_docs.py`` makes once per session. Every request the browser
+makes is recorded, and none may leave 127.0.0.1. Without /usr/bin/chromium
+these tests skip, except under CI=true, where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_docs import BuiltSite, built_site
+
+from mnistlab.sources import plugin_source
+from mnistlab.stages import FIRST_PIECES, STAGES
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--no-first-run", "--no-default-browser-check",
+]
+TIMEOUT_MS = 20_000
+
+
+def _need_browser() -> None:
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "playwright is not installed (pip install -e '.[docs]')"
+    if problem is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"the browser tests must run in CI: {problem}")
+    pytest.skip(f"browser tests skipped: {problem}")
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    return built_site(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def base_url(site: BuiltSite) -> Iterator[str]:
+    """The built site, served over http on a free port of 127.0.0.1."""
+    handler = functools.partial(QuietHandler, directory=str(site.folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """A browser page that records every request and every script error."""
+
+    def __init__(self, browser, base_url: str) -> None:
+        self.base_url = base_url
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+        self.context.set_default_timeout(TIMEOUT_MS)
+        self.requests: list[str] = []
+        self.failures: list[str] = []
+        self.errors: list[str] = []
+        self.context.on("request", lambda request: self.requests.append(request.url))
+        self.context.on("response", lambda response: response.status >= 400
+                        and self.failures.append(f"{response.status} {response.url}"))
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def open(self, path: str) -> None:
+        response = self.page.goto(self.base_url + path, wait_until="networkidle")
+        assert response is not None and response.ok, f"{path}: {response and response.status}"
+
+    def outside(self) -> list[str]:
+        """Requests to anywhere but the site's own host (data: and blob: never leave it)."""
+        return [url for url in self.requests
+                if not url.startswith((self.base_url, "data:", "blob:"))]
+
+
+@pytest.fixture
+def visit(browser, base_url) -> Iterator[Visit]:
+    visit = Visit(browser, base_url)
+    yield visit
+    visit.context.close()
+    assert visit.outside() == [], "requests left 127.0.0.1"
+    assert visit.failures == []
+    assert visit.errors == []
+
+
+def code_block(page, title: str):
+    """The code block whose title is ``title``."""
+    return page.locator(".highlight").filter(
+        has=page.locator("span.filename", has_text=re.compile(rf"^{re.escape(title)}$"))
+    )
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
+def test_every_stage_page_shows_its_source_diff_and_output(visit, stage):
+    visit.open(f"stages/{stage.name}/")
+    page = visit.page
+    plugins = FIRST_PIECES.values() if stage.parent is None else [stage.plugin]
+    for plugin in plugins:
+        source = code_block(page, f"plugins/{plugin}.py")
+        source.scroll_into_view_if_needed()
+        assert source.locator("pre").is_visible()
+        assert "@hookimpl" in source.inner_text()
+    if stage.parent is not None:
+        diff = code_block(page, f"mnistlab diff {stage.name}")
+        diff.scroll_into_view_if_needed()
+        assert diff.locator("pre").is_visible()
+        assert f"+++ plugins/{stage.plugin}.py" in diff.inner_text()
+    output = code_block(page, f"mnistlab run --stage {stage.name} --epochs 2 --data sample")
+    output.scroll_into_view_if_needed()
+    assert output.locator("pre").is_visible()
+    assert "validation after training" in output.inner_text()
+
+
+def test_the_nav_reaches_every_page_and_the_diagram_renders(visit, site):
+    visit.open("")
+    page = visit.page
+    diagram = page.locator("div.mermaid")
+    diagram.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => document.querySelector('div.mermaid').getBoundingClientRect().height > 300")
+
+    page_links = ("nav.md-nav--primary a.md-nav__link[href]:not([href^='#'])"
+                  ":not(.md-nav--secondary a)")
+    titles = [title.strip() for title in page.locator(page_links).all_inner_texts()]
+    assert len(titles) == len(list(site.folder.rglob("index.html")))  # every page, once
+    seen = set()
+    for title in titles:
+        page.locator(page_links).filter(
+            has_text=re.compile(rf"^\s*{re.escape(title)}\s*$")).first.click()
+        page.wait_for_load_state("load")
+        assert page.locator("article h1").first.is_visible()
+        seen.add(page.url)
+    assert len(seen) == len(titles)
+
+
+def test_search_finds_cross_entropy(visit):
+    visit.open("")
+    page = visit.page
+    page.locator("label.md-search__icon, .md-search__input").first.click()
+    box = page.locator("input.md-search__input")
+    box.press_sequentially("cross_entropy", delay=40)
+    results = page.locator(".md-search-result__item a")
+    results.first.wait_for()
+    hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
+    assert any("stages/functional/" in href for href in hrefs), hrefs
+
+
+def test_the_copy_button_copies_the_plugin_source(visit):
+    visit.open("stages/optim/")
+    page = visit.page
+    block = code_block(page, "plugins/sgd.py")
+    block.scroll_into_view_if_needed()
+    block.hover()
+    block.locator("button.md-code__button[data-md-type=copy]").click()
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied.strip() == plugin_source("sgd").strip()
+
+
+def test_no_page_requests_anything_outside_127_0_0_1(visit, site):
+    pages = sorted(path.parent.relative_to(site.folder).as_posix()
+                   for path in site.folder.rglob("index.html"))
+    for path in pages:
+        visit.open("" if path == "." else f"{path}/")
+    assert len(visit.requests) > len(pages)
+    # checked by the fixture: no request left 127.0.0.1, none failed, no script error
