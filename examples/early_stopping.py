@@ -8,7 +8,7 @@ gives every run a fresh one. It only observes: the stage's pieces are untouched.
 
 import math
 
-from mnistlab import StopTraining, hookimpl
+from mnistlab import hookimpl
 
 
 class EarlyStopping:
@@ -18,7 +18,7 @@ class EarlyStopping:
         self.waited = 0
 
     @hookimpl
-    def after_epoch(self, result):
+    def after_epoch(self, session, result):
         if result.valid_loss is None:  # a loop that does not validate each epoch
             return
         if result.valid_loss < self.best:
@@ -26,8 +26,8 @@ class EarlyStopping:
             return
         self.waited += 1
         if self.waited >= self.patience:
-            raise StopTraining(f"no better validation loss for {self.patience} epochs "
-                               f"(best {self.best:.4f})")
+            session.stop(f"no better validation loss for {self.patience} epochs "
+                         f"(best {self.best:.4f})")
 
 
 def make_plugin():

@@ -9,13 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._version import __version__
-from mnistlab.errors import StopTraining
 from mnistlab.hookspecs import hookimpl, hookspec
 
 if TYPE_CHECKING:
     from mnistlab.types import RunResult
 
-__all__ = ["StopTraining", "__version__", "hookimpl", "hookspec", "load", "run"]
+__all__ = ["__version__", "hookimpl", "hookspec", "load", "run"]
 
 
 def run(stage: str, **settings: Any) -> RunResult:

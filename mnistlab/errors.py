@@ -20,11 +20,7 @@ class PluginError(MnistlabError):
 
 
 class StopTraining(Exception):  # noqa: N818 - a signal, not an error
-    """Raise it in an observer (``after_batch``, ``after_epoch``) to end training early.
-
-    The runner stops the loop, keeps the epochs done so far, and still scores
-    the validation set and calls ``after_run``.
-    """
+    """Ends the loop from inside it after an observer called ``session.stop()``."""
 
 
 def closest(word: str, choices: Iterable[str]) -> str:

@@ -204,6 +204,7 @@ def after_batch(session: Session, epoch: int, step: int, loss: float) -> None:
     """Called by the loop after every optimizer step.
 
     Only called when some plugin implements it, so it costs nothing otherwise.
+    Call ``session.stop(reason)`` to end training after this step.
 
     Args:
         session: the assembled run.
@@ -216,6 +217,9 @@ def after_batch(session: Session, epoch: int, step: int, loss: float) -> None:
 @hookspec
 def after_epoch(session: Session, result: EpochResult) -> None:
     """Called at the end of every epoch with its measured result.
+
+    Call ``session.stop(reason)`` to end training after this epoch (early
+    stopping does).
 
     Args:
         session: the assembled run.

@@ -147,8 +147,10 @@ def _run(pm: pluggy.PluginManager, config: RunConfig,
                 raise session.diverged(result.epoch, result.train_loss)
             session.history.append(result)
             hook.after_epoch(session=session, result=result)
-    except StopTraining as stop:
-        session.stopped = str(stop) or "stopped by a plugin"
+            if session.stopped:
+                break
+    except StopTraining:  # session.stop() during an epoch, seen at the next step
+        pass
     seconds = time.perf_counter() - started
 
     valid_loss, valid_acc = evaluate(model, loss_func, session.batches("valid", config.valid_bs))

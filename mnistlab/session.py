@@ -12,7 +12,7 @@ import pluggy
 import torch
 
 from mnistlab.config import RunConfig
-from mnistlab.errors import MnistlabError, missing_piece
+from mnistlab.errors import MnistlabError, StopTraining, missing_piece
 from mnistlab.stages import hyper_of
 from mnistlab.types import EpochResult, Tensors
 
@@ -40,7 +40,7 @@ class Session:
     step: int = 0
     epoch_started: float = 0.0
     history: list[EpochResult] = field(default_factory=list)
-    # Why training ended early (a plugin raised StopTraining), or None.
+    # Why training ended early (an observer called stop()), or None.
     stopped: str | None = None
     # (name, origin, hooks) of every registered plugin, for the record.
     plugins: list[tuple[str, str, list[str]]] = field(default_factory=list)
@@ -81,6 +81,17 @@ class Session:
             raise self.diverged(epoch, loss)
         if self._batch_observed:
             self.hook.after_batch(session=self, epoch=epoch, step=self.step, loss=loss)
+            if self.stopped:
+                raise StopTraining(self.stopped)
+
+    def stop(self, reason: str) -> None:
+        """Ask to end training early (for observers such as early stopping).
+
+        Training stops once every observer of the current step or epoch has
+        run, so none of them misses the last one. The epochs done so far are
+        kept; the validation set is still scored and ``after_run`` called.
+        """
+        self.stopped = reason
 
     def diverged(self, epoch: int, loss: float) -> MnistlabError:
         """The error for a training loss that became NaN or infinite."""

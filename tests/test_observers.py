@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import mnistlab
-from mnistlab import StopTraining, hookimpl
+from mnistlab import hookimpl
 
 EXAMPLE = str(Path(__file__).resolve().parent.parent / "examples" / "early_stopping.py")
 
@@ -17,7 +17,10 @@ def test_the_early_stopping_example_stops_when_validation_stops_improving(capsys
     losses = [row["valid_loss"] for row in result.history]
     best = losses.index(min(losses))
     assert len(losses) - 1 - best == 2  # exactly `patience` epochs without a better loss
-    assert "stopped early: no better validation loss for 2 epochs" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "stopped early: no better validation loss for 2 epochs" in printed
+    # Every observer saw the last epoch: the console printed its line too.
+    assert f"\n{len(losses):>5}  " in printed
     assert 0 < result.valid_acc <= 1
 
 
@@ -29,12 +32,12 @@ def test_each_run_gets_a_fresh_early_stopping_object():
     assert len(first.history) == len(second.history)
 
 
-def test_stop_training_from_after_batch_ends_the_run_cleanly():
+def test_stopping_from_after_batch_ends_the_run_cleanly():
     class StopAtStep:
         @hookimpl
-        def after_batch(self, step):
+        def after_batch(self, session, step):
             if step == 10:
-                raise StopTraining("enough")
+                session.stop("enough")
 
     result = mnistlab.run("dataloader", epochs=3, data="sample", blocked=["console"],
                           plugin_objects=(StopAtStep(),))

@@ -15,6 +15,7 @@ site has (``../cnn/``), and ``tests/test_docs.py`` checks every link.
 from __future__ import annotations
 
 import ast
+import base64
 import contextlib
 import functools
 import inspect
@@ -112,7 +113,7 @@ def working_directory(folder: str) -> Iterator[None]:
 @functools.cache
 def run(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
         plugins: tuple[str, ...] = (), env: tuple[tuple[str, str], ...] = (),
-        trace: bool = False) -> tuple[str, mnistlab.types.RunResult]:
+        trace: bool = False, lr: float | None = None) -> tuple[str, mnistlab.types.RunResult]:
     """Run a stage on the sample and return what it printed, and its result.
 
     The console plugin prints with ``print()``, so its lines are caught here
@@ -124,7 +125,7 @@ def run(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
             environment(**dict(env)):
         result = mnistlab.run(stage, epochs=epochs, seed=seed, data="sample",
-                              plugins=list(plugins), trace=trace)
+                              plugins=list(plugins), trace=trace, lr=lr)
     return printed.getvalue(), result
 
 
@@ -144,9 +145,9 @@ def command(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
 
 def run_block(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
               plugins: tuple[str, ...] = (), env: tuple[tuple[str, str], ...] = (),
-              trace: bool = False, extra: str = "") -> str:
+              trace: bool = False, extra: str = "", lr: float | None = None) -> str:
     """A code block with a run's printed output, titled with its command line."""
-    printed, _ = run(stage, epochs, seed, plugins, env, trace)
+    printed, _ = run(stage, epochs, seed, plugins, env, trace, lr)
     prefix = "".join(f"{name}={value} " for name, value in env)
     return fence(printed, "text", title=prefix + command(stage, epochs, seed, extra))
 
@@ -502,3 +503,30 @@ def default_argument_probe() -> str:
                 else "the run's `RunConfig`: pluggy passed it")
     return (f"This site was built with pluggy {pluggy.__version__}, where "
             f"`make_update(self, model, config=None)` received {received}.")
+
+
+# --- run folders ---------------------------------------------------------------
+
+
+def inline_png(path: str | Path, alt: str) -> str:
+    """An ``<img>`` holding the PNG itself, so the page needs no file beside it."""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
+
+
+@functools.cache
+def run_folder(stage: str = "fit", epochs: int = 5) -> Path:
+    """A run folder written at build time by ``mnistlab run --out``, through the real CLI."""
+    folder = Path(tempfile.mkdtemp(prefix="mnistlab-docs-run-")) / f"{stage}-example"
+    result = CliRunner().invoke(cli, ["run", "--stage", stage, "--epochs", str(epochs),
+                                      "--data", "sample", "--out", str(folder), "--quiet"],
+                                catch_exceptions=False)
+    if result.exit_code != 0:
+        raise RuntimeError(f"mnistlab run failed: {result.output}")
+    return folder
+
+
+def folder_listing(folder: Path) -> str:
+    """The files of a run folder with their sizes, as ``ls -l`` would list them."""
+    rows = [f"{path.stat().st_size:>9,}  {path.name}" for path in sorted(folder.iterdir())]
+    return fence("\n".join(rows), "text", title=f"ls {folder.name}/")
