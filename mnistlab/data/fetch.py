@@ -18,7 +18,6 @@ What a failed download leaves and says:
 """
 
 import contextlib
-import importlib.util
 import logging
 from pathlib import Path
 
@@ -45,7 +44,7 @@ def fetch(
     resumes a download that failed part way. A lock on ``<data_dir>/<name>.lock`` lets two
     processes fetch at once: the second waits, then finds the first one's files and keeps them.
     Nothing is printed unless ``progress`` is true (then pooch names each download and draws a
-    bar, if tqdm is installed).
+    tqdm progress bar).
 
     ``name`` may be a :class:`DatasetSource` instead, to fetch from other mirrors. For the
     embedded sample nothing is downloaded; its cache is built and its folder returned.
@@ -98,9 +97,7 @@ def _download(
     import pooch
     import requests
 
-    # pooch draws its progress bar with tqdm, an optional dependency: no tqdm, no bar.
-    bar = progress and importlib.util.find_spec("tqdm") is not None
-    downloader = pooch.HTTPDownloader(progressbar=bar, timeout=timeout)
+    downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
     last_error, reached = "", False  # DatasetSource ensures there is at least one mirror
     for mirror in source.mirrors:
         url = f"{mirror.rstrip('/')}/{filename}"
