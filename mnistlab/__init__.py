@@ -26,8 +26,9 @@ def run(stage: str, **settings: Any) -> RunResult:
 
     Settings are those of ``mnistlab run``: ``epochs``, ``bs``, ``lr``,
     ``momentum``, ``seed``, ``device``, ``data``, ``data_dir``, ``plugins``
-    (paths or module names), ``blocked``; plus ``plugin_objects`` (plugins
-    as Python objects) and ``trace``.
+    (paths or module names), ``blocked``, ``out`` (a run folder to write;
+    none by default) and ``force``; plus ``plugin_objects`` (plugins as
+    Python objects) and ``trace``.
     """
     from mnistlab.runner import run as run_stage
 
