@@ -192,7 +192,9 @@ def get_plugin_manager(
     pm.add_hookspecs(hookspecs)
     builtins = builtin_names(stage)
     blocked = list(blocked)
-    known = [*builtins, *(ep.name for ep in _entry_points())]
+    # Reading every installed package's metadata takes milliseconds: do it once.
+    entry_points = list(_entry_points())
+    known = [*builtins, *(ep.name for ep in entry_points)]
     for name in blocked:
         if name not in known and not any(name == str(p) for p in plugins):
             raise PluginError(
@@ -204,7 +206,7 @@ def get_plugin_manager(
     for name in builtins:
         if not pm.is_blocked(name):
             _register(pm, builtin_plugin(name), name)
-    for entry_point in _entry_points():
+    for entry_point in entry_points:
         if pm.is_blocked(entry_point.name):
             continue
         # A broken installed package must not break every command: say so, skip it.

@@ -32,9 +32,10 @@ def fit(session):
             opt.step()
             opt.zero_grad()
 
-            total_loss += loss.item() * len(xb)
+            batch_loss = loss.item()
+            total_loss += batch_loss * len(xb)
             count += len(xb)
-            session.after_batch(epoch, loss.item())
+            session.after_batch(epoch, batch_loss)
 
         model.eval()
         valid_loss = valid_acc = 0.0
