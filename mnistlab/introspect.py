@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import pkgutil
 from collections.abc import Iterable
 
-import pluggy
-
 from mnistlab.plugin_manager import (
-    BUILTIN_PACKAGE,
-    ENTRY_POINT_GROUP,
     SPECS,
+    PluginManager,
     builtin_plugin,
     get_plugin_manager,
+    register,
 )
 from mnistlab.stages import STAGE_NAMES
 
@@ -39,14 +36,13 @@ def describe_plugins(stage: str | None, plugins: Iterable[str] = ()) -> list[Plu
     if stage is None:
         for name in all_builtin_names():
             plugin = builtin_plugin(name)
-            if plugin is not None and pm.get_plugin(name) is None:
-                pm.register(plugin, name=name)
+            if pm.get_plugin(name) is None:
+                register(pm, plugin, name, "built-in")
     return describe(pm)
 
 
-def describe(pm: pluggy.PluginManager) -> list[PluginRow]:
+def describe(pm: PluginManager) -> list[PluginRow]:
     """``(name, origin, hooks)`` for each plugin registered in ``pm``, built-ins first."""
-    entry_points = {ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
     spec_order = list(SPECS)
     rows = []
     for name, plugin in pm.list_name_plugin():
@@ -54,8 +50,5 @@ def describe(pm: pluggy.PluginManager) -> list[PluginRow]:
             continue
         hooks = sorted((caller.name for caller in pm.get_hookcallers(plugin) or ()),
                        key=spec_order.index)
-        module = getattr(plugin, "__module__", None) or getattr(plugin, "__name__", "")
-        origin = ("built-in" if module.startswith(BUILTIN_PACKAGE)
-                  else "entry point" if name in entry_points else "--plugin")
-        rows.append((name, origin, hooks))
+        rows.append((name, pm.origins[name], hooks))
     return sorted(rows, key=lambda row: (row[1] != "built-in", row[0]))

@@ -117,7 +117,17 @@ def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
             yield entry_point
 
 
-def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager for the ``mnistlab`` project, remembering where each plugin came from."""
+
+    def __init__(self) -> None:
+        super().__init__("mnistlab")
+        # plugin name -> "built-in", "entry point" or "--plugin"
+        self.origins: dict[str, str] = {}
+
+
+def register(pm: PluginManager, plugin: Any, name: str, origin: str) -> None:
+    """Check ``plugin``'s hooks, register it as ``name`` and note its origin."""
     if plugin is None:  # make_plugin() declined
         return
     _check_hooks(pm, plugin, name)
@@ -128,6 +138,7 @@ def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
         raise PluginError(f"plugin {name!r}: {message}") from None
     except ValueError as error:  # pluggy: the same name or object registered twice
         raise PluginError(f"plugin {name!r} is given twice: {error}") from None
+    pm.origins[name] = origin
 
 
 SPECS = {name: spec for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")}
@@ -180,7 +191,7 @@ def get_plugin_manager(
     stage: str,
     plugins: Iterable[str | object] = (),
     blocked: Iterable[str] = (),
-) -> pluggy.PluginManager:
+) -> PluginManager:
     """Return a new plugin manager with everything a run of ``stage`` uses.
 
     Args:
@@ -188,7 +199,7 @@ def get_plugin_manager(
         plugins: extra plugins: ``.py`` paths, module names, or plugin objects.
         blocked: plugin names not to register (built-in, entry point or user).
     """
-    pm = pluggy.PluginManager("mnistlab")
+    pm = PluginManager()
     pm.add_hookspecs(hookspecs)
     builtins = builtin_names(stage)
     blocked = list(blocked)
@@ -205,14 +216,14 @@ def get_plugin_manager(
 
     for name in builtins:
         if not pm.is_blocked(name):
-            _register(pm, builtin_plugin(name), name)
+            register(pm, builtin_plugin(name), name, "built-in")
     for entry_point in entry_points:
         if pm.is_blocked(entry_point.name):
             continue
         # A broken installed package must not break every command: say so, skip it.
         try:
             plugin = entry_point.load()
-            _register(pm, instantiate(plugin), entry_point.name)
+            register(pm, instantiate(plugin), entry_point.name, "entry point")
         except Exception as error:
             print(f"warning: skipped installed plugin {entry_point.name!r} ({entry_point.value}): "
                   f"{_describe(error)}; uninstall it or leave it out of {LOAD_PLUGINS_ENV}",
@@ -220,9 +231,10 @@ def get_plugin_manager(
     for plugin in plugins:
         if isinstance(plugin, str):
             if not pm.is_blocked(plugin):
-                _register(pm, instantiate(load_plugin(plugin)), plugin)
+                register(pm, instantiate(load_plugin(plugin)), plugin, "--plugin")
         else:
-            _register(pm, plugin, getattr(plugin, "__name__", None) or type(plugin).__name__)
+            name = getattr(plugin, "__name__", None) or type(plugin).__name__
+            register(pm, plugin, name, "--plugin")
 
     pm.check_pending()  # a backstop: _check_hooks has named every problem it can
     _check_single_claims(pm, set(builtins))

@@ -23,7 +23,7 @@ from mnistlab.config import RunConfig
 from mnistlab.errors import MnistlabError, StopTraining, missing_piece
 from mnistlab.introspect import describe
 from mnistlab.metrics import evaluate
-from mnistlab.plugin_manager import get_plugin_manager
+from mnistlab.plugin_manager import PluginManager, get_plugin_manager
 from mnistlab.session import Session
 from mnistlab.stages import get_stage, hyper_of
 from mnistlab.types import RunResult
@@ -84,7 +84,7 @@ def resume(run_dir: str | Path, *, trace: bool = False, **settings: Any) -> RunR
     return run_with(pm, config, checkpoint)
 
 
-def run_with(pm: pluggy.PluginManager, config: RunConfig,
+def run_with(pm: PluginManager, config: RunConfig,
              checkpoint: dict[str, Any] | None = None) -> RunResult:
     """Run ``config`` with the plugins already registered in ``pm``.
 
@@ -103,7 +103,7 @@ def run_with(pm: pluggy.PluginManager, config: RunConfig,
         raise failure from error
 
 
-def _run(pm: pluggy.PluginManager, config: RunConfig,
+def _run(pm: PluginManager, config: RunConfig,
          checkpoint: dict[str, Any] | None) -> RunResult:
     hook = pm.hook
     data = _piece(hook.make_data(config=config), "data", "make_data")
