@@ -18,7 +18,7 @@ from idx_server import (
     tiny_source,
 )
 
-from mnistlab.data import DATASETS, DataError, DatasetSource, fetch, is_cached, load
+from mnistlab.data import DATASETS, DataError, DatasetSource, fetch, is_cached, load, sample
 
 FILES = tiny_files()
 
@@ -158,14 +158,10 @@ def test_fetch_of_an_unknown_name_suggests_the_closest(tmp_path):
         fetch("fashion_mnist", tmp_path)
 
 
-def test_fetch_sample_builds_its_cache_without_the_network(tmp_path):
-    assert fetch("sample", tmp_path) == tmp_path / "sample"
-    assert sorted(p.name for p in (tmp_path / "sample").iterdir()) == [
-        "x_train.npy",
-        "x_valid.npy",
-        "y_train.npy",
-        "y_valid.npy",
-    ]
+def test_fetch_sample_names_the_package_folder_and_writes_nothing(tmp_path):
+    assert fetch("sample", tmp_path) == sample.FOLDER
+    assert (sample.FOLDER / sample.IMAGES).is_file()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_registered_sources_pin_every_file():

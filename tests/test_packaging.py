@@ -35,6 +35,17 @@ def test_the_wheel_holds_every_plugin_under_mnistlab_and_no_top_level_plugins(wh
     assert "mnistlab/hookspecs.py" in names and "mnistlab/data/idx.py" in names
 
 
+def test_the_wheel_carries_the_embedded_sample_and_its_licence(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = sorted(name for name in names if name.startswith("mnistlab/data/mnist5k/"))
+    assert shipped == [f"mnistlab/data/mnist5k/{name}" for name in (
+        "README.md", "mnist5k-images-idx3-ubyte.gz", "mnist5k-labels-idx1-ubyte.gz")]
+    metadata = next(name for name in names if name.endswith(".dist-info/METADATA"))
+    text = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "License-Expression: BSD-3-Clause AND CC-BY-SA-3.0" in text
+    assert "mlxtend" not in text.split("Provides-Extra: sample-tools")[0]
+
+
 def test_the_wheel_installs_and_runs_in_a_fresh_venv(wheel, tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)

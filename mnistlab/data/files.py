@@ -1,12 +1,8 @@
-"""Reading and writing local data files safely."""
+"""Opening local data files, gzipped or not."""
 
 import gzip
 from pathlib import Path
 from typing import BinaryIO
-
-import numpy as np
-
-from mnistlab.atomic import atomic_write
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -20,13 +16,3 @@ def open_data_file(path: Path) -> BinaryIO:
     with open(path, "rb") as probe:
         gzipped = probe.read(len(GZIP_MAGIC)) == GZIP_MAGIC
     return gzip.open(path, "rb") if gzipped else open(path, "rb")
-
-
-def save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    """Save ``array`` as ``.npy`` so that readers see the old file or the whole new one.
-
-    A crash or a second process building the same cache never leaves a
-    half-written file behind (see :mod:`mnistlab.atomic`).
-    """
-    with atomic_write(path) as file:
-        np.save(file, array, allow_pickle=False)

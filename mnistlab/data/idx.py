@@ -49,10 +49,19 @@ def read_pair(images_path: Path, labels_path: Path) -> Pair:
 
 def read_images(path: Path) -> np.ndarray:
     """Read an IDX images file as float32 of shape (N, 784) scaled to [0, 1]."""
-    raw = read_idx(path)
+    return images_from(read_idx(path), str(path))
+
+
+def read_labels(path: Path) -> np.ndarray:
+    """Read an IDX labels file as int64 of shape (N,), checking that each is a digit 0..9."""
+    return labels_from(read_idx(path), str(path))
+
+
+def images_from(raw: np.ndarray, source: str) -> np.ndarray:
+    """The images of a parsed IDX file as float32 of shape (N, 784) scaled to [0, 1]."""
     if raw.ndim != 3 or raw.shape[1:] != _IMAGE_SHAPE:
         raise DataError(
-            f"{path}: expected 28x28 images, i.e. shape (N, 28, 28), got shape {raw.shape}; "
+            f"{source}: expected 28x28 images, i.e. shape (N, 28, 28), got shape {raw.shape}; "
             "is this an images file?"
         )
     images = raw.reshape(len(raw), PIXELS).astype(np.float32)
@@ -60,16 +69,15 @@ def read_images(path: Path) -> np.ndarray:
     return images
 
 
-def read_labels(path: Path) -> np.ndarray:
-    """Read an IDX labels file as int64 of shape (N,), checking that each is a digit 0..9."""
-    raw = read_idx(path)
+def labels_from(raw: np.ndarray, source: str) -> np.ndarray:
+    """The labels of a parsed IDX file as int64 of shape (N,), checking that each is 0..9."""
     if raw.ndim != 1:
         raise DataError(
-            f"{path}: expected one label per image, i.e. shape (N,), got shape {raw.shape}; "
+            f"{source}: expected one label per image, i.e. shape (N,), got shape {raw.shape}; "
             "is this a labels file?"
         )
     if raw.size and raw.max() > 9:
-        raise DataError(f"{path}: labels must be digits 0..9, found {raw.max()}")
+        raise DataError(f"{source}: labels must be digits 0..9, found {raw.max()}")
     return raw.astype(np.int64)
 
 

