@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from mnistlab._version import __version__
 from mnistlab.hookspecs import hookimpl, hookspec
+from mnistlab.types import Option
 
 if TYPE_CHECKING:
     from mnistlab.types import RunResult
 
-__all__ = ["__version__", "hookimpl", "hookspec", "load", "run"]
+__all__ = ["Option", "__version__", "hookimpl", "hookspec", "load", "run"]
 
 
 def run(stage: str, **settings: Any) -> RunResult:
@@ -26,21 +27,24 @@ def run(stage: str, **settings: Any) -> RunResult:
 
     Settings are those of ``mnistlab run``: ``epochs``, ``bs``, ``lr``,
     ``momentum``, ``seed``, ``device``, ``data``, ``data_dir``, ``plugins``
-    (paths or module names), ``blocked``, ``out`` (a run folder to write;
-    none by default) and ``force``; plus ``plugin_objects`` (plugins as
-    Python objects) and ``trace``.
+    (paths or module names), ``blocked``, ``options`` (the plugins' own
+    settings, by name), ``out`` (a run folder to write; none by default)
+    and ``force``; plus ``plugin_objects`` (plugins as Python objects) and
+    ``trace``.
     """
     from mnistlab.runner import run as run_stage
 
     return run_stage(stage, **settings)
 
 
-def load(run_dir: str) -> Any:
+def load(run_dir: str, *, plugin_objects: tuple[object, ...] = ()) -> Any:
     """The trained model saved in a run folder, in eval mode.
 
-    The weights are read with ``torch.load(..., weights_only=True)``: no code
-    from the file runs.
+    The run is assembled again from its ``config.json`` (its stage, plugins
+    and options, and its data, against which the model is checked); the
+    weights are read with ``torch.load(..., weights_only=True)``. A run whose
+    pieces came from plugin objects needs them again in ``plugin_objects``.
     """
-    from mnistlab.runs import load as load_run
+    from mnistlab.runner import load as load_run
 
-    return load_run(run_dir)
+    return load_run(run_dir, plugin_objects=plugin_objects)

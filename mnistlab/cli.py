@@ -66,6 +66,17 @@ def _stage_name(ctx: click.Context, param: click.Parameter, value: str | None) -
     return value
 
 
+def _options(ctx: click.Context, param: click.Parameter,
+             values: tuple[str, ...]) -> dict[str, str] | None:
+    options = {}
+    for text in values:
+        name, equals, value = text.partition("=")
+        if not (equals and name.strip()):
+            raise UserError(f"--set {text!r}: write NAME=VALUE, for example --set patience=3")
+        options[name.strip()] = value.strip()
+    return options or None
+
+
 @cli.command()
 @click.option("--stage", "-s", callback=_stage_name,
               help="The stage to run (see `mnistlab stages`).")
@@ -87,6 +98,8 @@ def _stage_name(ctx: click.Context, param: click.Parameter, value: str | None) -
               help="A plugin: a .py file or an importable module. Repeatable.")
 @click.option("--no-plugin", "blocked", multiple=True,
               help="Do not register the plugin of this name. Repeatable.")
+@click.option("--set", "options", multiple=True, metavar="NAME=VALUE", callback=_options,
+              help="Set an option that a plugin declares (see `mnistlab plugins`). Repeatable.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="The run folder [default: runs/STAGE-YYYYmmdd-HHMMSS].")
 @click.option("--force", is_flag=True, help="Overwrite the run in --out if there is one.")
@@ -117,14 +130,14 @@ def run(stage: str | None, resume: str | None, out: str | None, as_json: bool, q
     try:
         if resume:
             result = runner.resume(resume, trace=trace, blocked=blocked or None,
-                                   epochs=settings["epochs"])
+                                   epochs=settings["epochs"], options=settings["options"])
         else:
             result = runner.run(stage, trace=trace, blocked=blocked, out=out, **settings)
     except KeyboardInterrupt as stop:
         click.echo(f"interrupted: {out} keeps every complete epoch; continue with "
                    f"`mnistlab run --resume {out}`", err=True)
         sys.exit(143 if isinstance(stop, Terminated) else 130)
-    if not quiet:
+    if not quiet and "run_folder" not in blocked:
         click.echo(f"run folder: {out}")
     if as_json:
         click.echo(json.dumps(result.summary()))
@@ -168,11 +181,29 @@ def diff(stage: str) -> None:
               help="List what a run of this stage registers [default: every built-in plugin].")
 @click.option("--plugin", "-p", "plugins", multiple=True, help="Add a plugin, as for `run`.")
 def plugins(stage: str | None, plugins: tuple[str, ...]) -> None:
-    """List the registered plugins and the hooks each implements."""
-    from mnistlab.introspect import describe_plugins
+    """List the registered plugins, who fills each piece, and the options they declare.
 
-    for name, origin, hooks in describe_plugins(stage, plugins):
+    For each piece the plugins are listed in the order they are asked: the
+    first fills it unless it returns None; the others are shadowed by it.
+    """
+    from mnistlab.assembly import declared_options
+    from mnistlab.introspect import asking_order, describe, plugin_manager_for
+
+    pm = plugin_manager_for(stage, plugins)
+    for name, origin, hooks in describe(pm):
         click.echo(f"{name:<18} {origin:<12} {', '.join(hooks)}")
+    if stage is None and not plugins:
+        return
+    click.echo("\npieces (asked in this order; the first answer fills the piece):")
+    for piece, asked in asking_order(pm).items():
+        first, *shadowed = [f"{name} ({origin})" for name, origin in asked] or ["none"]
+        rest = f"  shadows {', '.join(shadowed)}" if shadowed else ""
+        click.echo(f"  {piece:<8} {first}{rest}")
+    options = declared_options(pm)
+    if options:
+        click.echo("\noptions (set with --set NAME=VALUE):")
+        for name, (option, plugin) in options.items():
+            click.echo(f"  {name}={option.default!r} ({plugin}): {option.help}")
 
 
 @cli.group()

@@ -22,16 +22,9 @@ from mnistlab.stages import STAGE_NAMES
 if TYPE_CHECKING:
     import numpy as np
 
-    from mnistlab.data import Splits
-
 DATA_HELP = ("sample, mnist, fashion-mnist, or a local file or folder "
              "[default: mnist if downloaded, else sample].")
 DATA_DIR_HELP = "The dataset cache [default: $MNISTLAB_DATA or the user cache folder]."
-
-# The batches pieces that hand the model (N, 1, 28, 28) images instead of rows
-# of 784 pixels: a model trained behind them expects images.
-IMAGE_BATCHES = frozenset({"wrapped_loader"})
-
 
 @dataclass(frozen=True)
 class Compared:
@@ -199,17 +192,25 @@ def predict(run_dir: str, count: int, out: str | None) -> None:
     """Predict validation digits with a run's trained model.
 
     Prints each digit's index, true label and prediction, then the accuracy on
-    them, and saves them in a grid with the wrong predictions in red. The
-    digits come from the data the run trained on (its config.json).
+    them, and saves them in a grid with the wrong predictions in red. The run
+    is assembled again from its config.json, so the digits come from the data
+    it trained on, shaped by its own batches piece.
     """
-    from mnistlab import plots, runs
+    import torch
 
-    config = runs.read_config(run_dir)
-    model = runs.load(run_dir)
-    splits = _run_data(config)
-    _check_range(splits.x_valid, f"{splits.name} valid", 0, count)
-    images, labels = splits.x_valid[:count], splits.y_valid[:count]
-    predictions = _predict(model, config["stage"], images)
+    from mnistlab import plots, runs
+    from mnistlab.runner import open_run
+
+    recorded = runs.read_config(run_dir).get("data", {})
+    session = open_run(run_dir)
+    if recorded.get("checksum") and recorded["checksum"] != session.data.checksum:
+        click.echo(f"warning: {session.data.name} differs from the data this run trained on "
+                   "(checksums differ); the predictions are on the data as it is now", err=True)
+    _check_range(session.data.x_valid, f"{session.data.name} valid", 0, count)
+    xb, yb = next(iter(session.batches("valid", count)))
+    with torch.no_grad():
+        predictions = session.model(xb).argmax(dim=1).cpu().numpy()
+    images, labels = session.data.x_valid[:count].numpy(), yb.cpu().numpy()
     click.echo(f"{'index':>5}  {'true':>4}  {'predicted':>9}")
     for index, (label, prediction) in enumerate(zip(labels, predictions, strict=True)):
         mark = "" if label == prediction else "  wrong"
@@ -219,38 +220,3 @@ def predict(run_dir: str, count: int, out: str | None) -> None:
     figure = plots.digit_grid(images, labels, predictions)
     path = plots.save_figure(figure, out or Path(run_dir) / "predictions.png")
     click.echo(f"saved {path}")
-
-
-def _run_data(config: dict[str, Any]) -> Splits:
-    """Load the data a run trained on, and warn if it is no longer the same.
-
-    A run that did not name its data used mnist if it was downloaded, else the
-    sample; the dataset name it recorded says which.
-    """
-    from mnistlab import data as datasets
-
-    settings, recorded = config["settings"], config.get("data", {})
-    splits = datasets.load(settings.get("data") or recorded.get("name"), settings.get("data_dir"))
-    if recorded.get("checksum") and recorded["checksum"] != splits.checksum:
-        click.echo(f"warning: {splits.name} differs from the data this run trained on "
-                   "(checksums differ); the predictions are on the data as it is now", err=True)
-    return splits
-
-
-def _predict(model: Any, stage: str, images: np.ndarray) -> np.ndarray:
-    """The model's predicted digits for ``(N, 784)`` rows, shaped as its stage feeds them.
-
-    Models behind a reshaping batches piece (``wrapped`` and later) take
-    ``(N, 1, 28, 28)`` images; the others take the rows. The shape follows the
-    stage's built-in batches piece: a run whose own plugin replaced that piece
-    gets the built-in's shape.
-    """
-    import torch
-
-    from mnistlab.stages import pieces_of
-
-    inputs = torch.from_numpy(images)
-    if pieces_of(stage)["batches"] in IMAGE_BATCHES:
-        inputs = inputs.view(-1, 1, 28, 28)
-    with torch.no_grad():
-        return model(inputs).argmax(dim=1).numpy()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from mnistlab.errors import MnistlabError
 
@@ -32,6 +34,8 @@ class RunConfig:
     data_dir: str | None = None
     plugins: tuple[str, ...] = field(default_factory=tuple)
     blocked: tuple[str, ...] = field(default_factory=tuple)
+    # The plugins' own settings (declared with the plugin_options hook), by name.
+    options: Mapping[str, Any] = field(default_factory=dict)
     # The run folder to write (config, metrics, checkpoints, plots); None: none.
     out: str | None = None
     # Whether an existing run folder in ``out`` may be overwritten.

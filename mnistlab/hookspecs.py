@@ -1,21 +1,26 @@
 """Every hook a plugin can implement, in one file.
 
-A stage is built from **pieces**. Each piece is one ``make_*`` hook (or ``train``
-for the loop) marked ``firstresult``: pluggy asks the plugins in turn, newest
-registered first, and the first one that returns something other than ``None``
-fills the piece. That is how a user plugin overrides a built-in one: it is
-registered later, so it is asked first.
+A stage is built from **pieces**. Each piece is one ``make_*`` hook marked
+``firstresult``: the kernel asks the plugins in turn, last registered first,
+and the first one that returns something other than ``None`` fills the
+piece. That is how a user plugin overrides a built-in one: it is registered
+later, so it is asked first. What a piece returns is checked where it enters
+the run, and a failure names the plugin that filled it.
 
 **Observers** (``before_*`` / ``after_*``) are called on every plugin that
 implements them and their results are ignored: progress bars, metrics files and
 plots are observers, and a plugin may add as many as it likes.
 
-The runner calls the hooks in one direction:
+The runner owns the run: it builds the pieces in one direction, then counts
+the epochs itself and calls the loop once per epoch:
 
 ```
-make_data -> make_device -> make_model -> make_loss -> make_update
-  -> before_run -> train (which calls make_batches, before_epoch,
-     after_batch and after_epoch) -> after_run
+plugin_options -> make_data -> make_device -> make_model -> make_loss
+  -> make_update -> make_loop -> before_run
+  -> for each epoch: before_epoch, loop(session) (which asks make_batches
+     and, after every optimizer step, has the runner call after_batch),
+     after_epoch
+  -> after_run
 ```
 
 An implementation may accept any subset of a hook's arguments, by name. The
@@ -35,12 +40,32 @@ if TYPE_CHECKING:
 
     from mnistlab.config import RunConfig
     from mnistlab.session import Session
-    from mnistlab.types import EpochResult, RunResult, Tensors
+    from mnistlab.types import EpochResult, Option, RunResult, Tensors
 
 hookspec = pluggy.HookspecMarker("mnistlab")
 hookimpl = pluggy.HookimplMarker("mnistlab")
 
 Batch = tuple["torch.Tensor", "torch.Tensor"]
+
+
+# --- settings: every answer is collected -------------------------------------
+
+
+@hookspec
+def plugin_options() -> list[Option]:
+    """Declare the settings this plugin takes.
+
+    Called once, before any piece is built. Each [`Option`][mnistlab.types.Option]
+    has a name, a default and a line of help; the user sets it with
+    ``--set NAME=VALUE`` or ``mnistlab.run(..., options={NAME: VALUE})``, and
+    every hook reads the value from ``config.options[NAME]``. The values are
+    checked, recorded in the run folder's ``config.json`` and used again on
+    resume.
+
+    Returns:
+        A list of ``Option``. All results are collected; two plugins may not
+        declare the same name.
+    """
 
 
 # --- pieces: exactly one answer each; the first non-None result wins ---------
@@ -90,9 +115,10 @@ def make_model(config: RunConfig) -> Callable[..., torch.Tensor] | None:
         config: the run's settings.
 
     Returns:
-        A callable mapping a batch of inputs to a ``(batch, 10)`` tensor of
-        class scores, with a ``parameters()`` method (an ``nn.Module`` is
-        one). Stops at the first non-None result.
+        An instance (not a class) that maps a batch of inputs to a
+        ``(batch, number of classes)`` tensor of scores, with a
+        ``parameters()`` method: an ``nn.Module`` is one. Stops at the first
+        non-None result.
     """
 
 
@@ -106,8 +132,8 @@ def make_loss(config: RunConfig) -> Callable[[torch.Tensor, torch.Tensor], torch
         config: the run's settings.
 
     Returns:
-        A function ``loss(scores, targets) -> scalar tensor``. Stops at the
-        first non-None result.
+        A function or module instance ``loss(scores, targets)`` returning a
+        scalar tensor. Stops at the first non-None result.
     """
 
 
@@ -122,7 +148,7 @@ def make_update(config: RunConfig, model: Any) -> Any | None:
         model: the model from ``make_model``.
 
     Returns:
-        An object with ``step()`` and ``zero_grad()`` methods, as every
+        An instance with ``step()`` and ``zero_grad()`` methods, as every
         ``torch.optim`` optimizer has. Stops at the first non-None result.
     """
 
@@ -140,7 +166,9 @@ def make_batches(
     """Cut one split into mini-batches for one pass over it.
 
     Called by the loop through ``session.batches(...)``, once per pass (each
-    epoch asks again, so a plugin may return a one-shot generator).
+    epoch asks again, so a plugin may return a one-shot generator). Before
+    training, the runner also takes one validation batch from it to check
+    that the pieces fit together.
 
     Args:
         config: the run's settings.
@@ -153,27 +181,34 @@ def make_batches(
         device: where the batches must be when they are yielded.
 
     Returns:
-        An iterable of ``(inputs, targets)`` pairs on ``device``. Stops at the
+        An iterable of ``(inputs, targets)`` pairs of the same length, on
+        ``device``, shaped as this stage's model takes them. Stops at the
         first non-None result.
     """
 
 
 @hookspec(firstresult=True)
-def train(session: Session) -> Iterable[EpochResult] | None:
-    """Run the training loop.
+def make_loop(config: RunConfig) -> Callable[[Session], dict[str, float] | None] | None:
+    """Choose the function that trains one epoch.
 
-    Called once, after ``before_run``. The loop is a generator: it yields one
-    [`EpochResult`][mnistlab.types.EpochResult] at the end of each epoch and
-    the runner times it, records it and calls ``after_epoch``. Inside, it
-    gets batches from ``session.batches(...)`` and calls
-    ``session.after_batch(...)`` after each optimizer step.
+    Called once, after ``make_update``. The runner counts the epochs and
+    calls the returned function once per epoch, so it holds no
+    ``for epoch in ...`` of its own. Inside, it takes the training batches
+    from ``session.batches("train")`` and computes each batch's loss with
+    ``session.loss_func``: the runner counts the optimizer steps, records the
+    losses, calls ``after_batch`` and checks for divergence as the loop
+    moves from one batch to the next. It may take at most one pass over the
+    training split.
 
     Args:
-        session: everything built so far (config, data, model, loss, update,
-            device) plus the helpers the loop needs.
+        config: the run's settings.
 
     Returns:
-        An iterator of ``EpochResult``. Stops at the first non-None result.
+        A function ``loop(session)`` that trains one epoch and returns what
+        it measured besides the training loss (which the runner keeps): a
+        dict with any of ``valid_loss``, ``valid_acc``, ``last_batch_loss``
+        and ``last_batch_acc``, or ``None``. Stops at the first non-None
+        result.
     """
 
 
@@ -201,7 +236,7 @@ def before_epoch(session: Session, epoch: int) -> None:
 
 @hookspec
 def after_batch(session: Session, epoch: int, step: int, loss: float) -> None:
-    """Called by the loop after every optimizer step.
+    """Called after every optimizer step, as the loop moves to the next batch.
 
     Only called when some plugin implements it, so it costs nothing otherwise.
     Call ``session.stop(reason)`` to end training after this step.

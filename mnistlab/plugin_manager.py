@@ -1,120 +1,48 @@
-"""Build a fresh pluggy plugin manager for one run.
+"""Build a fresh pluggy plugin manager for one run, and check every plugin it holds.
 
-Plugins are registered in this order, and pluggy asks the last registered
-first, so each group overrides the one before it:
+One rule orders the plugins, in code, docs and errors alike. They are
+registered in layers, and pluggy asks the last registered first:
 
-1. the built-in plugins that fill the stage's pieces, by their short names;
-2. the built-in observers (console report, progress bar, run folder);
-3. installed packages that register in the ``mnistlab`` entry-point group;
-4. the ``--plugin`` files and modules, in the order given.
+1. the built-in plugins that fill the stage's pieces, by their short names,
+   and the built-in observers (console report, progress bar, run folder);
+2. installed packages that register in the ``mnistlab`` entry-point group;
+3. the ``--plugin`` files and modules in the order given, then plugin objects.
+
+So a later layer is asked before an earlier one, and within ``--plugin`` the
+last given is asked first. A plugin that returns ``None`` passes the
+question on. The one real conflict is two installed packages claiming the
+same piece: nothing orders them, so that is refused.
 
 A new manager per run keeps runs (and tests) from leaking state into each other.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
-import importlib.util
 import inspect
-import os
 import sys
-from collections.abc import Iterable
-from pathlib import Path
-from types import ModuleType
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pluggy
 
 from mnistlab import hookspecs
 from mnistlab.errors import PluginError, closest
+from mnistlab.plugin_loading import (
+    LOAD_PLUGINS_ENV,
+    builtin,
+    describe,
+    entry_points,
+    instantiate,
+    load_plugin,
+)
 from mnistlab.stages import PIECE_HOOKS, pieces_of
 
-ENTRY_POINT_GROUP = "mnistlab"
-BUILTIN_PACKAGE = "mnistlab.plugins"
 # Observers every run has; pluggy asks the last registered first, so run_folder
 # (which may refuse to overwrite a folder) speaks before console prints anything.
 OBSERVERS = ("console", "progress", "run_folder")
-# A comma-separated list of entry-point plugin names to load; empty loads none.
-LOAD_PLUGINS_ENV = "MNISTLAB_LOAD_PLUGINS"
+HOOK_REFERENCE = "see the Hook reference (mnistlab.hookspecs)"
 
-
-def builtin(name: str) -> ModuleType:
-    """Import the built-in plugin module called ``name``."""
-    return importlib.import_module(f"{BUILTIN_PACKAGE}.{name}")
-
-
-def builtin_plugin(name: str) -> object:
-    """The object to register for the built-in plugin ``name``."""
-    return instantiate(builtin(name))
-
-
-def instantiate(module: Any) -> object:
-    """The object to register for a plugin module.
-
-    A plugin module is its own plugin, unless it keeps state: then it defines
-    ``make_plugin()`` and each run registers a fresh object, so nothing leaks
-    from one run to the next. ``make_plugin()`` may return ``None`` to sit
-    this run out (the progress bar does, when there is no terminal).
-    """
-    make_plugin = getattr(module, "make_plugin", None)
-    return make_plugin() if callable(make_plugin) else module
-
-
-def builtin_names(stage: str) -> list[str]:
-    """The short names of the built-in plugins a stage registers."""
-    return [*pieces_of(stage).values(), *OBSERVERS]
-
-
-def load_plugin(spec: str) -> ModuleType:
-    """Import a user plugin from a ``.py`` path or an importable module name."""
-    if spec.endswith(".py") or os.sep in spec or "/" in spec:
-        return _load_file(Path(spec))
-    try:
-        return importlib.import_module(spec)
-    except ModuleNotFoundError as error:
-        if error.name and spec.startswith(error.name):
-            raise PluginError(
-                f"plugin {spec!r}: no module named {error.name!r}; "
-                "pass a .py file path or the name of an installed module"
-            ) from None
-        raise PluginError(f"plugin {spec!r} failed to import: {_describe(error)}") from None
-    except Exception as error:
-        raise PluginError(f"plugin {spec!r} failed to import: {_describe(error)}") from None
-
-
-def _load_file(path: Path) -> ModuleType:
-    if not path.is_file():
-        raise PluginError(f"plugin file {str(path)!r} does not exist; check the path")
-    module_name = f"mnistlab_user_plugin_{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise PluginError(f"plugin file {str(path)!r} is not a Python module; pass a .py file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # lets the plugin's classes pickle and dataclasses resolve
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as error:
-        del sys.modules[module_name]
-        raise PluginError(
-            f"plugin {str(path)!r} has a syntax error on line {error.lineno}: {error.msg}"
-        ) from None
-    except Exception as error:
-        del sys.modules[module_name]
-        raise PluginError(f"plugin {str(path)!r} failed to import: {_describe(error)}") from None
-    return module
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
-    wanted = os.environ.get(LOAD_PLUGINS_ENV)
-    names = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
-    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if names is None or entry_point.name in names:
-            yield entry_point
+SPECS = {name: spec for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")}
 
 
 class PluginManager(pluggy.PluginManager):
@@ -122,15 +50,30 @@ class PluginManager(pluggy.PluginManager):
 
     def __init__(self) -> None:
         super().__init__("mnistlab")
-        # plugin name -> "built-in", "entry point" or "--plugin"
+        self.add_hookspecs(hookspecs)
+        # plugin name -> "built-in", "entry point", "--plugin" or "object"
         self.origins: dict[str, str] = {}
+        # Called with one line per hook call when the run is traced.
+        self.trace: Callable[[str], None] | None = None
+
+
+def builtin_names(stage: str) -> list[str]:
+    """The short names of the built-in plugins a stage registers."""
+    return [*pieces_of(stage).values(), *OBSERVERS]
+
+
+def spec_arguments(hook: str) -> list[str]:
+    """The argument names a hook passes, in its spec's order."""
+    return list(inspect.signature(SPECS[hook]).parameters)
 
 
 def register(pm: PluginManager, plugin: Any, name: str, origin: str) -> None:
     """Check ``plugin``'s hooks, register it as ``name`` and note its origin."""
     if plugin is None:  # make_plugin() declined
         return
-    _check_hooks(pm, plugin, name)
+    hooks = _check_hooks(pm, plugin, name)
+    if origin != "built-in" and not hooks:
+        raise PluginError(f"plugin {name!r} implements no hook{_why_no_hooks(plugin)}")
     try:
         pm.register(plugin, name=name)
     except pluggy.PluginValidationError as error:
@@ -141,27 +84,25 @@ def register(pm: PluginManager, plugin: Any, name: str, origin: str) -> None:
     pm.origins[name] = origin
 
 
-SPECS = {name: spec for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")}
-
-
-def spec_arguments(hook: str) -> list[str]:
-    """The argument names a hook passes, in its spec's order."""
-    return list(inspect.signature(SPECS[hook]).parameters)
-
-
-def _check_hooks(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
-    """Name an unknown hook or a wrong argument before pluggy sees it, with the fix."""
+def _check_hooks(pm: pluggy.PluginManager, plugin: Any, name: str) -> list[str]:
+    """The hooks ``plugin`` implements; name every mistake pluggy would miss or garble."""
+    hooks = []
     for attr in dir(plugin):
+        value = getattr(plugin, attr, None)
         options = pm.parse_hookimpl_opts(plugin, attr)
         if options is None:
+            _check_unmarked(name, attr, value)
             continue
         hook = options.get("specname") or attr
         if hook not in SPECS:
             if options.get("optionalhook"):
                 continue
             raise PluginError(f"plugin {name!r} implements unknown hook {hook!r}"
-                              f"{closest(hook, SPECS)}; the hooks are listed in hookspecs.py")
-        arguments = list(inspect.signature(getattr(plugin, attr)).parameters)
+                              f"{closest(hook, SPECS)}; {HOOK_REFERENCE}")
+        if hook in PIECE_HOOKS.values() and (options.get("wrapper") or options.get("hookwrapper")):
+            raise PluginError(f"plugin {name!r}: {hook} fills a piece and cannot be a wrapper; "
+                              "return the piece, or None to pass the question on")
+        arguments = list(inspect.signature(value).parameters)
         wrong = [argument for argument in arguments if argument not in spec_arguments(hook)]
         if wrong:
             raise PluginError(
@@ -169,45 +110,78 @@ def _check_hooks(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
                 f"{', '.join(map(repr, wrong))}, which {hook} does not pass; "
                 f"use any of: {', '.join(spec_arguments(hook))}"
             )
+        hooks.append(hook)
+    return hooks
 
 
-def _check_single_claims(pm: pluggy.PluginManager, builtins: set[str]) -> None:
-    """A piece is filled by one plugin: two user plugins claiming it is a mistake."""
+def _check_unmarked(name: str, attr: str, value: Any) -> None:
+    """A hook-named function without mnistlab's marker would be ignored without a word."""
+    if not callable(value) or inspect.isclass(value):
+        return
+    foreign = [key[:-len("_impl")] for key, opts in vars(value).items()
+               if key.endswith("_impl") and isinstance(opts, dict)] if hasattr(
+                   value, "__dict__") else []
+    if foreign:
+        raise PluginError(f"plugin {name!r}: {attr} is marked as a hook of project "
+                          f"{foreign[0]!r}, not mnistlab; use `from mnistlab import hookimpl`")
+    if attr in SPECS:
+        raise PluginError(f"plugin {name!r}: {attr} is named like a hook but not marked as one; "
+                          "decorate it with @hookimpl (`from mnistlab import hookimpl`)")
+
+
+def _why_no_hooks(plugin: Any) -> str:
+    """The likely fix for a plugin with no hooks: a class of hooks never instantiated."""
+    if inspect.ismodule(plugin):
+        for attr, value in vars(plugin).items():
+            if inspect.isclass(value) and value.__module__ == plugin.__name__ and any(
+                hasattr(getattr(value, name, None), "mnistlab_impl") for name in dir(value)
+            ):
+                return (f"; its hooks are methods of class {attr}: add "
+                        f"`def make_plugin(): return {attr}()` to the module")
+    return "; mark its hook functions with @hookimpl (`from mnistlab import hookimpl`)"
+
+
+def _check_installed_claims(pm: PluginManager) -> None:
+    """Two installed packages claiming one piece: nothing orders them, so refuse."""
     for piece, hook_name in PIECE_HOOKS.items():
-        claims = [
-            impl.plugin_name
-            for impl in getattr(pm.hook, hook_name).get_hookimpls()
-            if impl.plugin_name not in builtins
-        ]
+        claims = sorted(impl.plugin_name for impl in getattr(pm.hook, hook_name).get_hookimpls()
+                        if pm.origins[impl.plugin_name] == "entry point")
         if len(claims) > 1:
             names = " and ".join(repr(name) for name in claims)
             raise PluginError(
-                f"plugins {names} both provide the {piece} ({hook_name}); "
-                "a piece is filled by one plugin: pass only one, or block one with --no-plugin"
+                f"installed plugins {names} both provide the {piece} ({hook_name}) and nothing "
+                f"orders them; block one with --no-plugin, or name the ones to load in "
+                f"{LOAD_PLUGINS_ENV}"
             )
+
+
+def object_name(plugin: object) -> str:
+    """The name a plugin given as a Python object is registered and recorded under."""
+    return getattr(plugin, "__name__", None) or type(plugin).__name__
 
 
 def get_plugin_manager(
     stage: str,
-    plugins: Iterable[str | object] = (),
+    plugins: Iterable[str] = (),
     blocked: Iterable[str] = (),
+    objects: Iterable[object] = (),
 ) -> PluginManager:
     """Return a new plugin manager with everything a run of ``stage`` uses.
 
     Args:
         stage: the stage whose built-in pieces to register.
-        plugins: extra plugins: ``.py`` paths, module names, or plugin objects.
+        plugins: ``--plugin`` values: ``.py`` paths or module names.
         blocked: plugin names not to register (built-in, entry point or user).
+        objects: plugins given as Python objects (modules or instances).
     """
     pm = PluginManager()
-    pm.add_hookspecs(hookspecs)
     builtins = builtin_names(stage)
-    blocked = list(blocked)
+    plugins, objects = list(plugins), list(objects)
     # Reading every installed package's metadata takes milliseconds: do it once.
-    entry_points = list(_entry_points())
-    known = [*builtins, *(ep.name for ep in entry_points)]
+    installed = list(entry_points())
+    known = [*builtins, *(ep.name for ep in installed), *plugins, *map(object_name, objects)]
     for name in blocked:
-        if name not in known and not any(name == str(p) for p in plugins):
+        if name not in known:
             raise PluginError(
                 f"--no-plugin {name!r}: no such plugin in this run{closest(name, known)}; "
                 "run `mnistlab plugins` to list them"
@@ -216,8 +190,8 @@ def get_plugin_manager(
 
     for name in builtins:
         if not pm.is_blocked(name):
-            register(pm, builtin_plugin(name), name, "built-in")
-    for entry_point in entry_points:
+            register(pm, instantiate(builtin(name)), name, "built-in")
+    for entry_point in installed:
         if pm.is_blocked(entry_point.name):
             continue
         # A broken installed package must not break every command: say so, skip it.
@@ -226,16 +200,15 @@ def get_plugin_manager(
             register(pm, instantiate(plugin), entry_point.name, "entry point")
         except Exception as error:
             print(f"warning: skipped installed plugin {entry_point.name!r} ({entry_point.value}): "
-                  f"{_describe(error)}; uninstall it or leave it out of {LOAD_PLUGINS_ENV}",
+                  f"{describe(error)}; uninstall it or leave it out of {LOAD_PLUGINS_ENV}",
                   file=sys.stderr)
-    for plugin in plugins:
-        if isinstance(plugin, str):
-            if not pm.is_blocked(plugin):
-                register(pm, instantiate(load_plugin(plugin)), plugin, "--plugin")
-        else:
-            name = getattr(plugin, "__name__", None) or type(plugin).__name__
-            register(pm, plugin, name, "--plugin")
+    for spec in plugins:
+        if not pm.is_blocked(spec):
+            register(pm, instantiate(load_plugin(spec)), spec, "--plugin")
+    for plugin in objects:
+        if not pm.is_blocked(object_name(plugin)):
+            register(pm, plugin, object_name(plugin), "object")
 
     pm.check_pending()  # a backstop: _check_hooks has named every problem it can
-    _check_single_claims(pm, set(builtins))
+    _check_installed_claims(pm)
     return pm

@@ -64,10 +64,11 @@ def prepare(folder: str | Path, force: bool) -> Path:
 
 
 def write_config(folder: Path, session: Session) -> None:
-    """Write ``config.json``: enough to repeat or resume the run."""
+    """Write ``config.json``: enough to repeat or resume the run, and who filled each piece."""
     import torch
 
     from mnistlab import __version__
+    from mnistlab.introspect import describe, describe_update
 
     data = session.data
     record = {
@@ -75,10 +76,13 @@ def write_config(folder: Path, session: Session) -> None:
         "settings": asdict(session.config),
         "versions": {"mnistlab": __version__, "torch": torch.__version__},
         "data": {"name": data.name, "description": data.description, "checksum": data.checksum},
-        "plugins": session.plugins,
+        "pieces": {piece: {"plugin": filled.plugin, "origin": filled.origin}
+                   for piece, filled in session.pieces.items()},
+        "update": describe_update(session.opt),
+        "plugins": describe(session.pm),
         "device": str(session.device),
     }
-    write_text(folder / CONFIG, json.dumps(record, indent=2) + "\n")
+    write_text(folder / CONFIG, json.dumps(record, indent=2, default=str) + "\n")
 
 
 def write_metrics(folder: Path, history: list[dict[str, Any]]) -> None:
@@ -135,31 +139,21 @@ def read_history(folder: str | Path) -> list[dict[str, Any]]:
 
 def read_checkpoint(folder: str | Path) -> dict[str, Any]:
     """The last complete epoch's checkpoint, loaded with ``weights_only=True``."""
+    return _read_torch(_require(folder, CHECKPOINT))
+
+
+def read_weights(folder: str | Path) -> Any:
+    """The final weights in ``model.pt``, loaded with ``weights_only=True`` onto the CPU."""
+    return _read_torch(_require(folder, MODEL), map_location="cpu")
+
+
+def _read_torch(path: Path, **options: Any) -> Any:
+    """``torch.load`` with ``weights_only=True``; a damaged or foreign file is one line."""
     import torch
 
-    path = _require(folder, CHECKPOINT)
-    return torch.load(path, weights_only=True)
-
-
-def load(folder: str | Path) -> Any:
-    """The trained model of a run folder, in eval mode.
-
-    The model is rebuilt by the run's own stage and plugins, then its weights
-    are read from ``model.pt`` with ``torch.load(..., weights_only=True)``.
-    """
-    import torch
-
-    from mnistlab.plugin_manager import get_plugin_manager
-    from mnistlab.runner import make_config
-    from mnistlab.session import load_weights
-
-    settings = dict(read_config(folder)["settings"])
-    weights = torch.load(_require(folder, MODEL), weights_only=True, map_location="cpu")
-    stage = settings.pop("stage")
-    config = make_config(stage, **settings)
-    pm = get_plugin_manager(stage, config.plugins, config.blocked)
-    model = pm.hook.make_model(config=config)
-    load_weights(model, weights)
-    if hasattr(model, "eval"):
-        model.eval()
-    return model
+    try:
+        return torch.load(path, weights_only=True, **options)
+    except Exception as error:  # torch raises many kinds here; every one means "damaged"
+        kind = type(error).__name__
+        raise MnistlabError(f"{path} cannot be read as saved weights ({kind}); the run folder "
+                            "is damaged: run the stage again") from None

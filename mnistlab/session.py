@@ -1,88 +1,175 @@
-"""The assembled run that the loop and the observers see."""
+"""The assembled run that the loop and the observers see.
+
+The session also keeps the run's books, so that no loop has to: as the loop
+walks the training batches, the session counts each optimizer step, records
+its loss, checks it for divergence and tells the ``after_batch`` observers.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import pluggy
 import torch
 
 from mnistlab.config import RunConfig
-from mnistlab.errors import MnistlabError, StopTraining, missing_piece
+from mnistlab.errors import MnistlabError, PluginError, StopTraining
+from mnistlab.pieces import Filled, fill
+from mnistlab.plugin_manager import PluginManager
 from mnistlab.stages import hyper_of
-from mnistlab.types import EpochResult, Tensors
+from mnistlab.types import MEASURED, EpochResult, Tensors
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class TrainingLoss:
+    """The loss piece as the loop calls it: it remembers the last loss computed with gradients.
+
+    That is how the session learns each training step's loss without the
+    loop reporting it. Losses computed under ``torch.no_grad()``, as
+    validation is, are not training steps and are not remembered.
+    """
+
+    def __init__(self, loss: Callable[..., torch.Tensor]) -> None:
+        self.loss = loss
+        self.last: torch.Tensor | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        value = self.loss(*args, **kwargs)
+        if torch.is_grad_enabled():
+            self.last = value
+        return value
+
+    def __repr__(self) -> str:
+        return repr(self.loss)
 
 
 @dataclass
 class Session:
     """Everything built for one run, and the few helpers a training loop needs.
 
-    A loop plugin reads ``model``, ``loss_func`` and ``opt`` from here, asks
-    ``batches()`` for each pass over a split, walks ``epochs()`` and reports
-    each optimizer step with ``after_batch()``.
+    A loop reads ``model``, ``loss_func`` and ``opt`` from here and asks
+    ``batches()`` for each pass over a split. ``pieces`` says which plugin
+    filled each piece. Observers may call ``stop()``.
     """
 
     config: RunConfig
     data: Tensors
     device: torch.device
     model: Any
-    loss_func: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    loss_func: TrainingLoss
     opt: Any
-    hook: pluggy.HookRelay = field(repr=False)
+    pieces: dict[str, Filled]
+    pm: PluginManager = field(repr=False)
     generator: torch.Generator = field(repr=False)
+    # The epoch being trained (from 1), and the first one this run trains.
+    epoch: int = 0
     first_epoch: int = 1
+    # Optimizer steps taken so far in the whole run.
     step: int = 0
-    epoch_started: float = 0.0
     history: list[EpochResult] = field(default_factory=list)
     # Why training ended early (an observer called stop()), or None.
     stopped: str | None = None
-    # (name, origin, hooks) of every registered plugin, for the record.
-    plugins: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    _epoch_started: float = field(default=0.0, repr=False)
+    _epoch_steps: int = field(default=0, repr=False)
+    _epoch_loss: float = field(default=0.0, repr=False)
+    _epoch_examples: int = field(default=0, repr=False)
+    _train_passes: int = field(default=0, repr=False)
     _batch_observed: bool = field(default=False, repr=False)
-    _epoch_first_step: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         # Skip the per-batch hook call entirely when nobody listens.
         self._batch_observed = bool(self.hook.after_batch.get_hookimpls())
 
-    def epochs(self) -> Iterator[int]:
-        """Yield the epoch numbers to run (from 1), telling observers as each starts."""
-        for epoch in range(self.first_epoch, self.config.epochs + 1):
-            self.epoch_started = time.perf_counter()
-            self._epoch_first_step = self.step
-            self.hook.before_epoch(session=self, epoch=epoch)
-            yield epoch
+    @property
+    def hook(self) -> Any:
+        """The plugin manager's hook relay: ``session.hook.after_epoch(...)``."""
+        return self.pm.hook
 
-    def batches(self, split: str, batch_size: int, shuffle: bool = False) -> Iterable[Batch]:
-        """One pass over the ``"train"`` or ``"valid"`` split, cut by the batches piece."""
-        x, y = self.data.split(split)
-        batches = self.hook.make_batches(
-            config=self.config, x=x, y=y, batch_size=batch_size, shuffle=shuffle,
-            generator=self.generator, device=self.device,
-        )
-        if batches is None:
-            raise missing_piece("batches", "make_batches")
-        return batches
+    def batches(self, split: str, batch_size: int | None = None,
+                shuffle: bool = False) -> Iterable[Batch]:
+        """One pass over the ``"train"`` or ``"valid"`` split, cut by the batches piece.
 
-    def after_batch(self, epoch: int, loss: float) -> None:
-        """Count an optimizer step and tell the observers, if any, its loss.
-
-        A loss that is NaN or infinite stops the run: nothing after it can be
-        trusted, and the last complete epoch's checkpoint stays as it was.
+        ``batch_size`` defaults to ``config.bs`` for training and
+        ``config.valid_bs`` for validation. A pass over the training split
+        counts each batch as one optimizer step once the loop moves on.
         """
+        x, y = self.data.split(split)
+        if batch_size is None:
+            batch_size = self.config.bs if split == "train" else self.config.valid_bs
+        batches = self.make_batches(x, y, batch_size, shuffle, self.generator)
+        if split != "train":
+            return batches
+        if self._train_passes:
+            loop = self.pieces["loop"]
+            raise PluginError(
+                f"{loop.who}: the loop began a second pass over the training split in epoch "
+                f"{self.epoch}; the runner calls it once per epoch, so drop its own "
+                "`for epoch in ...`")
+        self._train_passes += 1
+        return self._steps(batches)
+
+    def make_batches(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool,
+                     generator: torch.Generator) -> Iterable[Batch]:
+        """Ask the batches piece for one pass over ``x`` and ``y``."""
+        return fill(self.pm, "batches", config=self.config, x=x, y=y, batch_size=batch_size,
+                    shuffle=shuffle, generator=generator, device=self.device).value
+
+    def _steps(self, batches: Iterable[Batch]) -> Iterator[Batch]:
+        """Hand out the training batches, closing the books on each as the loop asks for the next."""
+        training_loss = self.loss_func
+        for xb, yb in batches:
+            training_loss.last = None
+            yield xb, yb
+            self._count_step(training_loss.last, len(yb))
+
+    def _count_step(self, loss: torch.Tensor | None, examples: int) -> None:
+        """Record one optimizer step; a NaN or infinite loss ends the run."""
+        if loss is None:
+            raise PluginError(
+                f"{self.pieces['loop'].who}: the loop took training batch "
+                f"{self._epoch_steps + 1} of epoch {self.epoch} without computing its loss "
+                "with session.loss_func; use it, so the run can count and record the step")
+        value = loss.item()
         self.step += 1
-        if not math.isfinite(loss):
-            raise self.diverged(epoch, loss)
+        self._epoch_steps += 1
+        self._epoch_loss += value * examples
+        self._epoch_examples += examples
+        if not math.isfinite(value):
+            raise self.diverged(value)
         if self._batch_observed:
-            self.hook.after_batch(session=self, epoch=epoch, step=self.step, loss=loss)
+            self.hook.after_batch(session=self, epoch=self.epoch, step=self.step, loss=value)
             if self.stopped:
                 raise StopTraining(self.stopped)
+
+    def start_epoch(self, epoch: int) -> None:
+        """Open the books for ``epoch``."""
+        self.epoch = epoch
+        self._epoch_steps = self._epoch_examples = self._train_passes = 0
+        self._epoch_loss = 0.0
+        self._epoch_started = time.perf_counter()
+
+    def finish_epoch(self, measured: Any) -> EpochResult:
+        """Close the books: the epoch's result from its steps and what the loop ``measured``."""
+        seconds = time.perf_counter() - self._epoch_started
+        loop = self.pieces["loop"]
+        if self._epoch_steps == 0 and len(self.data.x_train):
+            raise PluginError(f"{loop.who}: the loop took no training batch in epoch "
+                              f"{self.epoch}; iterate session.batches('train') and compute each "
+                              "batch's loss with session.loss_func")
+        if measured is None:
+            measured = {}
+        if not isinstance(measured, Mapping) or set(measured) - set(MEASURED):
+            what = (", ".join(map(repr, sorted(set(measured) - set(MEASURED))))
+                    if isinstance(measured, Mapping) else type(measured).__name__)
+            raise PluginError(f"{loop.who}: the loop returned {what}; return None or a dict "
+                              f"with any of {', '.join(MEASURED)}")
+        train_loss = self._epoch_loss / self._epoch_examples if self._epoch_examples else math.nan
+        return EpochResult(self.epoch, train_loss=train_loss, seconds=seconds,
+                           **{key: float(value) for key, value in measured.items()})
 
     def stop(self, reason: str) -> None:
         """Ask to end training early (for observers such as early stopping).
@@ -93,24 +180,30 @@ class Session:
         """
         self.stopped = reason
 
-    def diverged(self, epoch: int, loss: float) -> MnistlabError:
+    def diverged(self, loss: float) -> MnistlabError:
         """The error for a training loss that became NaN or infinite."""
-        batch = self.step - self._epoch_first_step
         lr, usual = self.config.lr, hyper_of(self.config.stage)["lr"]
         advice = f"try --lr {lr / 10:g}" if lr <= usual else f"the tutorial uses --lr {usual:g}"
         kept = (f"; {self.config.out} keeps epoch {self.history[-1].epoch}"
                 if self.config.out and self.history else "")
         return MnistlabError(
-            f"the training loss became {loss} in epoch {epoch}, batch {batch}: learning rate "
-            f"{lr:g} is too large for this stage; {advice}{kept}"
+            f"the training loss became {loss} in epoch {self.epoch}, batch {self._epoch_steps}: "
+            f"learning rate {lr:g} is too large for this stage; {advice}{kept}"
         )
+
+    def _stateful_observers(self) -> Iterator[tuple[str, Any]]:
+        for name, plugin in self.pm.list_name_plugin():
+            if callable(getattr(plugin, "state_dict", None)) and callable(
+                    getattr(plugin, "load_state_dict", None)):
+                yield name, plugin
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue this run exactly: a checkpoint.
 
         Besides the weights and the optimizer (its momentum buffers), the
         random states matter: the shuffling generator decides the next
-        epoch's batch order.
+        epoch's batch order. Observers that keep state (early stopping's
+        best loss) save it through their own ``state_dict()``.
         """
         return {
             "epoch": self.history[-1].epoch if self.history else 0,
@@ -120,6 +213,8 @@ class Session:
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "history": [asdict(epoch) for epoch in self.history],
+            "observers": {name: plugin.state_dict() for name, plugin in self._stateful_observers()},
+            "stopped": self.stopped,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -132,6 +227,11 @@ class Session:
         self.step = state["step"]
         self.history = [EpochResult(**epoch) for epoch in state["history"]]
         self.first_epoch = state["epoch"] + 1
+        self.stopped = state.get("stopped")
+        saved = state.get("observers", {})
+        for name, plugin in self._stateful_observers():
+            if name in saved:
+                plugin.load_state_dict(saved[name])
 
 
 def weights_of(model: Any) -> Any:

@@ -11,7 +11,7 @@ import importlib.util
 from pathlib import Path
 
 from mnistlab.errors import MnistlabError
-from mnistlab.plugin_manager import BUILTIN_PACKAGE
+from mnistlab.plugin_loading import BUILTIN_PACKAGE
 from mnistlab.stages import get_stage, pieces_of
 
 

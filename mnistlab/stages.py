@@ -27,7 +27,7 @@ PIECE_HOOKS = {
     "loss": "make_loss",
     "update": "make_update",
     "batches": "make_batches",
-    "loop": "train",
+    "loop": "make_loop",
 }
 
 # Hyper-parameters of the tutorial: lr 0.5 for the logistic steps, and

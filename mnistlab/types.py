@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from mnistlab.errors import MnistlabError
 
 if TYPE_CHECKING:
     import torch
@@ -26,6 +29,11 @@ class Tensors:
     description: str = "custom tensors"
     checksum: str = ""
 
+    @property
+    def classes(self) -> int:
+        """How many classes the targets name: the largest target plus one."""
+        return int(max(self.y_train.max(), self.y_valid.max())) + 1 if len(self.y_train) else 0
+
     def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(x, y)`` of the ``"train"`` or ``"valid"`` split."""
         if name == "train":
@@ -35,13 +43,50 @@ class Tensors:
         raise ValueError(f"unknown split {name!r}: use 'train' or 'valid'")
 
 
+OptionValue = bool | int | float | str
+
+
+@dataclass(frozen=True)
+class Option:
+    """A setting that a plugin declares with the ``plugin_options`` hook.
+
+    The value's type is the default's: ``--set patience=3`` gives an ``int``
+    when the default is one. ``check`` says whether a value is allowed, and
+    ``help`` says which values are, since it is what a refused value is told.
+    """
+
+    name: str
+    default: OptionValue
+    help: str
+    check: Callable[[Any], bool] | None = field(default=None, compare=False)
+
+    def parse(self, value: Any) -> OptionValue:
+        """``value`` (text from the command line, or a Python value) as this option's type."""
+        kind = type(self.default)
+        try:
+            if isinstance(value, str) and kind is bool:
+                parsed: Any = {"true": True, "1": True, "false": False, "0": False}[value.lower()]
+            elif isinstance(value, str) or (kind is float and isinstance(value, int)):
+                parsed = kind(value)
+            else:
+                parsed = value
+        except (KeyError, ValueError):
+            parsed = None
+        if type(parsed) is not kind or (self.check is not None and not self.check(parsed)):
+            raise MnistlabError(f"option {self.name}={value!r} is not allowed: {self.name} is "
+                                f"{self.help}")
+        return parsed
+
+
 @dataclass(frozen=True)
 class EpochResult:
     """What one epoch of training measured. ``None`` means "not measured by this loop".
 
-    ``last_batch_loss`` and ``last_batch_acc`` are what the tutorial's early
-    steps print: the loss and accuracy on the last training batch, after the
-    epoch's final update. ``seconds`` is filled in by the runner.
+    The runner fills in ``epoch``, ``train_loss`` (the mean of the epoch's
+    training losses, each batch weighted by its size) and ``seconds``; the
+    loop returns the others. ``last_batch_loss`` and ``last_batch_acc`` are
+    what the tutorial's early steps print: the loss and accuracy on the last
+    training batch, after the epoch's final update.
     """
 
     epoch: int
@@ -51,6 +96,10 @@ class EpochResult:
     last_batch_loss: float | None = None
     last_batch_acc: float | None = None
     seconds: float = 0.0
+
+
+# What a loop may report besides the training loss.
+MEASURED = ("valid_loss", "valid_acc", "last_batch_loss", "last_batch_acc")
 
 
 @dataclass

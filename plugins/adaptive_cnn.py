@@ -11,7 +11,15 @@ numbers agree up to float rounding.
 from torch import nn
 
 from mnistlab.hookspecs import hookimpl
-from mnistlab.plugins.sequential_cnn import Lambda
+
+
+class Lambda(nn.Module):
+    def __init__(self, func):
+        super().__init__()
+        self.func = func
+
+    def forward(self, x):
+        return self.func(x)
 
 
 @hookimpl

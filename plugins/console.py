@@ -5,6 +5,7 @@ your own ``after_epoch``.
 """
 
 from mnistlab.hookspecs import hookimpl
+from mnistlab.introspect import describe, describe_update
 
 
 def _number(value, digits=4):
@@ -15,8 +16,18 @@ def _number(value, digits=4):
 def before_run(session):
     config = session.config
     print(f"data: {session.data.description}")
-    print(f"stage {config.stage}: {config.epochs} epochs, bs {config.bs}, lr {config.lr}, "
-          f"momentum {config.momentum}, seed {config.seed}, device {session.device}")
+    print(f"stage {config.stage}: {config.epochs} epochs, bs {config.bs}, seed {config.seed}, "
+          f"device {session.device}, update {describe_update(session.opt)}")
+    swapped = [f"{piece} by {filled.plugin} ({filled.origin})"
+               for piece, filled in session.pieces.items()
+               if filled.origin in ("--plugin", "entry point", "object")]
+    if swapped:
+        print(f"swapped in: {', '.join(swapped)}")
+    installed = [name for name, origin, _ in describe(session.pm) if origin == "entry point"]
+    if installed:
+        print(f"installed plugins in play: {', '.join(installed)}")
+    if config.options:
+        print(f"options: {', '.join(f'{k}={v}' for k, v in config.options.items())}")
     if config.epochs_from_tutorial:
         print(f"{config.epochs} epochs: as many examples as the tutorial's 2 epochs over 50,000 "
               "images (pass --epochs to choose)")

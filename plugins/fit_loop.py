@@ -2,15 +2,21 @@
 
 Swaps ``validation_loop``. ``loss_batch`` computes one batch's loss and,
 when given an optimizer, also takes a training step; it returns the loss and
-the batch size. Training is exactly the previous stage's. Validation now
-weights each batch by its size, so a short last batch no longer counts as
-much as a full one: ``evaluate`` returns that weighted loss, and the
-accuracy measured the same way.
+the batch size. Training calls it with the optimizer, validation without
+one, so both passes share one function. Training is exactly the previous
+stage's. Validation now weights each batch by its size, so a short last
+batch no longer counts as much as a full one.
+
+The tutorial's ``fit()`` also holds ``for epoch in range(epochs)``; here
+the runner owns the epochs, so ``fit_epoch`` is the body of that loop.
+Like the tutorial, it measures the validation loss only: the runner scores
+the accuracy once, after training.
 """
 
+import numpy as np
+import torch
+
 from mnistlab.hookspecs import hookimpl
-from mnistlab.metrics import evaluate
-from mnistlab.types import EpochResult
 
 
 def loss_batch(model, loss_func, xb, yb, opt=None):
@@ -24,24 +30,21 @@ def loss_batch(model, loss_func, xb, yb, opt=None):
     return loss.item(), len(xb)
 
 
-def fit(session):
+def fit_epoch(session):
     model, loss_func, opt = session.model, session.loss_func, session.opt
-    for epoch in session.epochs():
-        model.train()
-        total_loss, count = 0.0, 0
-        for xb, yb in session.batches("train", session.config.bs, shuffle=True):
-            loss, n = loss_batch(model, loss_func, xb, yb, opt)
-            total_loss += loss * n
-            count += n
-            session.after_batch(epoch, loss)
+    model.train()
+    for xb, yb in session.batches("train", shuffle=True):
+        loss_batch(model, loss_func, xb, yb, opt)
 
-        valid_loss, valid_acc = evaluate(
-            model, loss_func, session.batches("valid", session.config.valid_bs)
+    model.eval()
+    with torch.no_grad():
+        losses, nums = zip(
+            *[loss_batch(model, loss_func, xb, yb) for xb, yb in session.batches("valid")]
         )
-        yield EpochResult(epoch, train_loss=total_loss / count,
-                          valid_loss=valid_loss, valid_acc=valid_acc)
+    val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
+    return {"valid_loss": val_loss}
 
 
 @hookimpl
-def train(session):
-    return fit(session)
+def make_loop():
+    return fit_epoch

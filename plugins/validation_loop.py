@@ -16,40 +16,31 @@ import torch
 
 from mnistlab.hookspecs import hookimpl
 from mnistlab.metrics import accuracy
-from mnistlab.types import EpochResult
 
 
-def fit(session):
+def train_epoch(session):
     model, loss_func, opt = session.model, session.loss_func, session.opt
-    for epoch in session.epochs():
-        model.train()
-        total_loss, count = 0.0, 0
-        for xb, yb in session.batches("train", session.config.bs, shuffle=True):
-            pred = model(xb)
-            loss = loss_func(pred, yb)
+    model.train()
+    for xb, yb in session.batches("train", shuffle=True):
+        pred = model(xb)
+        loss = loss_func(pred, yb)
 
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
 
-            batch_loss = loss.item()
-            total_loss += batch_loss * len(xb)
-            count += len(xb)
-            session.after_batch(epoch, batch_loss)
-
-        model.eval()
-        valid_loss = valid_acc = 0.0
-        n_batches = 0
-        with torch.no_grad():
-            for xb, yb in session.batches("valid", session.config.valid_bs):
-                out = model(xb)
-                valid_loss += loss_func(out, yb).item()
-                valid_acc += accuracy(out, yb).item()
-                n_batches += 1
-        yield EpochResult(epoch, train_loss=total_loss / count,
-                          valid_loss=valid_loss / n_batches, valid_acc=valid_acc / n_batches)
+    model.eval()
+    valid_loss = valid_acc = 0.0
+    n_batches = 0
+    with torch.no_grad():
+        for xb, yb in session.batches("valid"):
+            out = model(xb)
+            valid_loss += loss_func(out, yb).item()
+            valid_acc += accuracy(out, yb).item()
+            n_batches += 1
+    return {"valid_loss": valid_loss / n_batches, "valid_acc": valid_acc / n_batches}
 
 
 @hookimpl
-def train(session):
-    return fit(session)
+def make_loop():
+    return train_epoch

@@ -83,7 +83,8 @@ def test_quiet_prints_only_the_json():
 def test_trace_names_each_hook_and_its_plugins():
     result = CliRunner().invoke(cli, ["run", "--stage", "optim", "--epochs", "0", "--data",
                                       "sample", "--trace"])
-    assert "[trace] make_update: sgd" in result.stderr
+    assert "[trace] make_update: filled by sgd with a SGD" in result.stderr
+    assert "[trace] before_run: run_folder, console" in result.stderr
 
 
 def test_an_unknown_stage_exits_2_and_suggests_the_closest():
@@ -139,7 +140,7 @@ def test_diff_of_the_first_stage_explains_why_there_is_none():
 
 def test_plugins_lists_builtins_and_their_hooks():
     result = invoke("plugins", "--stage", "fit")
-    rows = {line.split()[0]: line for line in result.output.splitlines()}
+    rows = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
     assert "make_update" in rows["sgd"] and "built-in" in rows["sgd"]
     assert "slicing" not in rows
     assert "slicing" in invoke("plugins").output

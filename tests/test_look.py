@@ -21,7 +21,7 @@ from mnistlab import data as datasets
 from mnistlab import plots
 from mnistlab.cli import Mnistlab
 from mnistlab.cli_look import compare, predict, show
-from mnistlab.plugin_manager import builtin
+from mnistlab.plugin_loading import builtin
 from mnistlab.stages import pieces_of
 
 # The commands as `mnistlab` has them: the same group class turns a

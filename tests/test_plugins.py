@@ -24,8 +24,9 @@ def write_plugin(folder: Path, name: str, body: str) -> Path:
     return path
 
 
-def quick_run(stage="fit", blocked=(), **settings):
-    return mnistlab.run(stage, epochs=1, data="sample", blocked=["console", *blocked], **settings)
+def quick_run(stage="fit", blocked=(), epochs=1, **settings):
+    return mnistlab.run(stage, epochs=epochs, data="sample", blocked=["console", *blocked],
+                        **settings)
 
 
 def test_the_readme_plugin_replaces_sgd_with_adam():
@@ -97,18 +98,22 @@ def test_an_unknown_module_is_named():
         get_plugin_manager("fit", ["no_such_plugin_module"])
 
 
-def test_two_user_plugins_cannot_both_fill_one_piece(tmp_path):
+def test_of_two_plugin_files_for_one_piece_the_last_given_is_asked_first(tmp_path):
     body = """
         from torch import optim
         from mnistlab import hookimpl
 
         @hookimpl
         def make_update(model):
-            return optim.SGD(model.parameters(), lr=0.1)
+            return optim.{}(model.parameters(), lr=0.01)
     """
-    one, two = write_plugin(tmp_path, "one", body), write_plugin(tmp_path, "two", body)
-    with pytest.raises(PluginError, match="both provide the update"):
-        get_plugin_manager("fit", [str(one), str(two)])
+    one = write_plugin(tmp_path, "one", body.replace("{}", "Adam"))
+    two = write_plugin(tmp_path, "two", body.replace("{}", "RMSprop"))
+    result = quick_run(epochs=0, plugins=[str(one), str(two)])
+    assert type(result.model).__name__ == "Mnist_Logistic"
+    pm = get_plugin_manager("fit", [str(one), str(two)])
+    asked = [impl.plugin_name for impl in reversed(pm.hook.make_update.get_hookimpls())]
+    assert asked == [str(two), str(one), "sgd"]
 
 
 def test_blocking_a_piece_without_a_replacement_says_which_piece_is_missing():
@@ -211,5 +216,70 @@ def test_mnistlab_load_plugins_chooses_which_installed_plugins_load(installed_pl
     listed = mnistlab_with(installed_plugins, "plugins", "--stage", "fit", cwd=tmp_path,
                            MNISTLAB_LOAD_PLUGINS=chosen)
     assert listed.returncode == 0 and listed.stderr == ""
-    names = [line.split()[0] for line in listed.stdout.splitlines()]
+    names = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
     assert [name for name in names if name in ("halfbatch", "broken")] == loaded
+
+
+UPDATE_PLUGIN = """
+    from torch import optim
+    from mnistlab import hookimpl
+
+    @hookimpl
+    def make_update(model):
+        return optim.{}(model.parameters(), lr=0.01)
+"""
+
+
+@pytest.fixture(scope="module")
+def installed_updates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site folder with two installed packages that both fill the update piece."""
+    root = tmp_path_factory.mktemp("entry-point-updates")
+    target = root / "site"
+    install_plugin_package(root / "adam", target, "adam", UPDATE_PLUGIN.replace("{}", "Adam"))
+    install_plugin_package(root / "rmsprop", target, "rmsprop",
+                           UPDATE_PLUGIN.replace("{}", "RMSprop"))
+    return target
+
+
+def test_two_installed_plugins_claiming_one_piece_are_refused(installed_updates, tmp_path):
+    ran = mnistlab_with(installed_updates, "run", "--stage", "fit", "--epochs", "0", "--data",
+                        "sample", cwd=tmp_path)
+    assert ran.returncode == 2
+    assert ran.stderr.strip().splitlines() == [
+        "error: installed plugins 'adam' and 'rmsprop' both provide the update (make_update) "
+        "and nothing orders them; block one with --no-plugin, or name the ones to load in "
+        "MNISTLAB_LOAD_PLUGINS"]
+
+
+def test_a_plugin_file_is_asked_before_an_installed_plugin(installed_updates, tmp_path):
+    mine = write_plugin(tmp_path, "mine", UPDATE_PLUGIN.replace("{}", "Adagrad"))
+    ran = mnistlab_with(installed_updates, "run", "--stage", "fit", "--epochs", "0", "--data",
+                        "sample", "--plugin", str(mine), cwd=tmp_path,
+                        MNISTLAB_LOAD_PLUGINS="adam")
+    assert ran.returncode == 0, ran.stderr
+    assert "update Adagrad(lr=0.01" in ran.stdout
+    assert f"swapped in: update by {mine} (--plugin)" in ran.stdout
+    assert "installed plugins in play: adam" in ran.stdout
+    listed = mnistlab_with(installed_updates, "plugins", "--stage", "fit", "--plugin", str(mine),
+                           cwd=tmp_path, MNISTLAB_LOAD_PLUGINS="adam")
+    assert f"update   {mine} (--plugin)  shadows adam (entry point), sgd (built-in)" in (
+        listed.stdout)
+
+
+def test_a_plugin_file_returning_none_passes_to_the_installed_plugin(installed_updates,
+                                                                     tmp_path):
+    passing = write_plugin(tmp_path, "passing", """
+        from mnistlab import hookimpl
+
+        @hookimpl
+        def make_update():
+            return None
+    """)
+    ran = mnistlab_with(installed_updates, "run", "--stage", "fit", "--epochs", "0", "--data",
+                        "sample", "--plugin", str(passing), cwd=tmp_path,
+                        MNISTLAB_LOAD_PLUGINS="adam")
+    assert ran.returncode == 0, ran.stderr
+    assert "update Adam(lr=0.01" in ran.stdout
+    assert ran.stderr.strip().splitlines() == [
+        f"note: {str(passing)!r} returned None from make_update; plugin 'adam' (entry point) "
+        "fills the update"]

@@ -46,7 +46,7 @@ def test_a_run_folder_holds_config_metrics_weights_checkpoint_and_plots(tmp_path
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == ["epoch", "train_loss", "valid_loss", "valid_acc", "seconds"]
     assert [int(row["epoch"]) for row in rows] == [1, 2]
-    assert float(rows[-1]["valid_acc"]) == pytest.approx(result.history[-1]["valid_acc"])
+    assert float(rows[-1]["valid_loss"]) == pytest.approx(result.history[-1]["valid_loss"])
     assert runs.read_history(folder)[-1]["valid_loss"] == pytest.approx(result.valid_loss)
 
     weights = torch.load(folder / "model.pt", weights_only=True)

@@ -59,7 +59,7 @@ def test_unknown_settings_are_refused():
 def test_cuda_without_a_gpu_says_what_is_available():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    with pytest.raises(MnistlabError, match="CUDA is not available.*available: cpu"):
+    with pytest.raises(MnistlabError, match="cuda is not available on this machine; available: cpu"):
         mnistlab.run("gpu", epochs=0, device="cuda", data="sample", blocked=["console"])
 
 

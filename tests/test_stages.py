@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mnistlab.errors import MnistlabError
-from mnistlab.plugin_manager import builtin
+from mnistlab.plugin_loading import builtin
 from mnistlab.stages import (
     FIRST_PIECES,
     PIECE_HOOKS,

@@ -326,13 +326,13 @@ def hook_diagram(stage: str = DIAGRAM_STAGE) -> str:
         who = ", ".join(plugins) if plugins else "no plugin"
         return f'{node_id or name}(["<b>{name}</b><br><i>{who}</i>{note}"])'
 
-    loop = asked["train"][0]
+    loop = asked["make_loop"][0]
     lines = [
         "flowchart TD",
         f"    {node('make_data')} --> {node('make_device')} --> {node('make_model')}",
         f"    make_model --> {node('make_loss')} --> {node('make_update')}",
-        f"    make_update --> {node('before_run')}",
-        f'    subgraph loop ["train: {loop}, once per epoch"]',
+        f"    make_update --> {node('make_loop')} --> {node('before_run')}",
+        f'    subgraph loop ["the runner calls the loop from {loop} once per epoch"]',
         "        direction TB",
         f"        {node('before_epoch')} --> {node('make_batches')}",
         f"        make_batches --> {node('after_batch', note='<br>after each step')}",

@@ -1,0 +1,153 @@
+"""Each piece's contract, checked where the piece enters the run.
+
+A broken contract found here is one line naming the plugin that filled the
+piece and the fix. Found later, it would be a traceback from deep inside the
+loop, blaming the built-in loop that tripped over it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from mnistlab.errors import PluginError
+from mnistlab.pieces import Filled, require_instance
+from mnistlab.types import Tensors
+
+if TYPE_CHECKING:
+    from mnistlab.session import Session
+
+
+def check_data(filled: Filled) -> Tensors:
+    if not isinstance(filled.value, Tensors):
+        raise PluginError(f"{filled.who} returned {type(filled.value).__name__} from make_data; "
+                          "return mnistlab.types.Tensors(x_train, y_train, x_valid, y_valid)")
+    return filled.value
+
+
+def check_device(filled: Filled) -> torch.device:
+    try:
+        return torch.device(filled.value)
+    except (RuntimeError, TypeError):
+        raise PluginError(f"{filled.who} returned {filled.value!r} from make_device; "
+                          "return a torch.device such as torch.device('cpu')") from None
+
+
+def check_model(filled: Filled) -> Any:
+    require_instance(filled)
+    model = filled.value
+    if not (callable(model) and callable(getattr(model, "parameters", None))):
+        raise PluginError(f"{filled.who} returned {type(model).__name__} from make_model, which "
+                          "is not callable with a parameters() method; return an nn.Module")
+    return model
+
+
+def check_loss(filled: Filled) -> Any:
+    require_instance(filled)
+    if not callable(filled.value):
+        raise PluginError(f"{filled.who} returned {type(filled.value).__name__} from make_loss, "
+                          "which is not callable; return a function loss(scores, targets)")
+    return filled.value
+
+
+def check_update(filled: Filled) -> Any:
+    require_instance(filled)
+    for method in ("step", "zero_grad"):
+        if not callable(getattr(filled.value, method, None)):
+            raise PluginError(
+                f"{filled.who} returned {type(filled.value).__name__} from make_update, which "
+                f"has no {method}() method; return a torch.optim optimizer or an object with "
+                "step() and zero_grad()")
+    return filled.value
+
+
+def check_loop(filled: Filled) -> Any:
+    loop = filled.value
+    if inspect.isgeneratorfunction(loop):
+        raise PluginError(f"{filled.who}: the loop {loop.__name__}() is a generator; the runner "
+                          "calls it once per epoch, so it trains one epoch and returns what it "
+                          "measured (a dict, or None) instead of yielding")
+    if not callable(loop) or inspect.isclass(loop):
+        raise PluginError(f"{filled.who} returned {type(loop).__name__} from make_loop; return "
+                          "a function loop(session) that trains one epoch")
+    return loop
+
+
+def check_fit(session: Session) -> None:
+    """Pass one validation batch through the model and the loss, before any training.
+
+    The batch is cut with a generator of its own and the model runs in eval
+    mode without gradients, with torch's random state put back afterwards:
+    the check changes nothing that the run will compute.
+    """
+    batches, model, loss = (session.pieces[p] for p in ("batches", "model", "loss"))
+    xb, yb = first_batch(session, batches)
+    shape = tuple(xb.shape)
+    training = getattr(model.value, "training", None)
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        if training is not None:
+            model.value.eval()
+        try:
+            scores = model.value(xb)
+        except Exception as error:
+            raise PluginError(
+                f"{model.who}: the model fails on the inputs that {batches.who} hands out at "
+                f"this stage, shaped {shape}: {_one_line(error)}; make the model take that "
+                "shape, or swap the batches piece") from error
+        finally:
+            if training is not None:
+                model.value.train(training)
+        wanted = (len(xb), session.data.classes)
+        if not isinstance(scores, torch.Tensor) or tuple(scores.shape) != wanted:
+            got = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(
+                scores).__name__
+            raise PluginError(
+                f"{model.who}: the model returns {got} for a batch of {len(xb)} inputs shaped "
+                f"{shape}; the data has {wanted[1]} classes, so it must return scores shaped "
+                f"{wanted}")
+        try:
+            value = loss.value(scores, yb)
+        except Exception as error:
+            raise PluginError(f"{loss.who}: the loss fails on scores shaped {wanted} and "
+                              f"targets shaped {tuple(yb.shape)}: {_one_line(error)}") from error
+    if not isinstance(value, torch.Tensor) or value.dim() != 0:
+        got = f"shaped {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(
+            value).__name__
+        raise PluginError(f"{loss.who}: the loss of a batch is {got}, not a scalar tensor; "
+                          "reduce it to one number, for example with .mean()")
+
+
+def first_batch(session: Session, batches: Filled) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first batch ``batches`` hands out, checked to be an ``(inputs, targets)`` pair."""
+    try:
+        batch = next(iter(batches.value))
+    except StopIteration:
+        raise PluginError(f"{batches.who} hands out no batch for the valid split") from None
+    except Exception as error:
+        raise PluginError(f"{batches.who}: cutting the valid split fails: "
+                          f"{_one_line(error)}") from error
+    if not (isinstance(batch, tuple | list) and len(batch) == 2
+            and all(isinstance(t, torch.Tensor) for t in batch)):
+        raise PluginError(f"{batches.who} hands out {_describe(batch)}; each batch must be an "
+                          "(inputs, targets) pair of tensors")
+    xb, yb = batch
+    if len(xb) != len(yb):
+        raise PluginError(f"{batches.who} hands out {len(xb)} inputs with {len(yb)} targets; "
+                          "each batch must pair every input with its target")
+    if xb.device.type != session.device.type:
+        raise PluginError(f"{batches.who} hands out batches on {xb.device}, but the run's "
+                          f"device is {session.device}; move them with .to(device)")
+    return xb, yb
+
+
+def _describe(batch: Any) -> str:
+    if isinstance(batch, tuple | list):
+        kinds = ", ".join(type(item).__name__ for item in batch)
+        return f"a {type(batch).__name__} of {len(batch)} ({kinds})"
+    return f"a {type(batch).__name__}"
+
+
+def _one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {' '.join(str(error).split()) or '(no message)'}"

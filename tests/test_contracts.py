@@ -1,0 +1,392 @@
+"""Every piece's contract is checked where it enters the run, naming the user's plugin.
+
+Each test writes the mistake a learner makes, runs it through the command
+line and expects exit status 2, one line, no traceback, and the plugin's name.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import mnistlab
+from mnistlab import hookimpl
+from mnistlab.cli import cli
+from mnistlab.errors import MnistlabError
+
+
+def plugin(folder: Path, body: str, name: str = "mine") -> str:
+    path = folder / f"{name}.py"
+    path.write_text("from mnistlab import hookimpl\n" + textwrap.dedent(body))
+    return str(path)
+
+
+def cli_run(*args: str, stage: str = "fit", epochs: str = "1"):
+    return CliRunner().invoke(cli, ["run", "--stage", stage, "--epochs", epochs, "--data",
+                                    "sample", "--no-plugin", "run_folder", *args])
+
+
+def refused(*args: str, stage: str = "fit", epochs: str = "1") -> str:
+    """The one error line of a run that must be refused."""
+    result = cli_run(*args, stage=stage, epochs=epochs)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ")
+    return line[len("error: "):]
+
+
+# --- the loop: the runner owns the epochs -----------------------------------
+
+TUTORIAL_FIT = """
+    def fit(session):
+        model, loss_func, opt = session.model, session.loss_func, session.opt
+        for epoch in range(session.config.epochs):
+            model.train()
+            for xb, yb in session.batches("train", shuffle=True):
+                loss = loss_func(model(xb), yb)
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+
+    @hookimpl
+    def make_loop():
+        return fit
+"""
+
+
+def test_a_loop_with_its_own_epoch_loop_is_refused_before_training_twice(tmp_path):
+    path = plugin(tmp_path, TUTORIAL_FIT)
+    line = refused("--plugin", path, epochs="2")
+    assert line == (f"plugin {path!r} (--plugin): the loop began a second pass over the "
+                    "training split in epoch 1; the runner calls it once per epoch, so drop its "
+                    "own `for epoch in ...`")
+
+
+def test_a_generator_loop_is_refused_before_training(tmp_path):
+    path = plugin(tmp_path, """
+        from mnistlab.types import EpochResult
+
+        def fit(session):
+            for xb, yb in session.batches("train"):
+                session.loss_func(session.model(xb), yb).backward()
+            yield EpochResult(1, train_loss=0.0)
+
+        @hookimpl
+        def make_loop():
+            return fit
+    """)
+    assert refused("--plugin", path) == (
+        f"plugin {path!r} (--plugin): the loop fit() is a generator; the runner calls it once "
+        "per epoch, so it trains one epoch and returns what it measured (a dict, or None) "
+        "instead of yielding")
+
+
+class StepCounter:
+    """Counts after_batch calls and epoch times, keeps every loss."""
+
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+        self.epochs: list[tuple[int, float]] = []
+
+    @hookimpl
+    def after_batch(self, loss):
+        self.losses.append(loss)
+
+    @hookimpl
+    def after_epoch(self, result):
+        self.epochs.append((result.epoch, result.seconds))
+
+
+def test_an_epoch_written_the_tutorials_way_works_fully(tmp_path):
+    """No session helpers beyond the batches and the loss, no return value: the runner
+    still counts every step, times every epoch, tells the observers and resumes exactly."""
+    path = plugin(tmp_path, """
+        def one_epoch(session):
+            model, loss_func, opt = session.model, session.loss_func, session.opt
+            model.train()
+            for xb, yb in session.batches("train", shuffle=True):
+                pred = model(xb)
+                loss = loss_func(pred, yb)
+
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+
+        @hookimpl
+        def make_loop():
+            return one_epoch
+    """)
+    mine, builtin = StepCounter(), StepCounter()
+    result = mnistlab.run("validation", epochs=2, data="sample", plugins=[path],
+                          plugin_objects=(mine,), blocked=["console"])
+    reference = mnistlab.run("validation", epochs=1, data="sample", plugin_objects=(builtin,),
+                             blocked=["console"])
+    batches = -(-4000 // 64)
+    assert result.steps == len(mine.losses) == 2 * batches
+    # The same first epoch as the built-in loop, step for step (the built-in one then
+    # validates, which draws from the shuffling generator, so epoch 2's order differs).
+    assert mine.losses[:batches] == builtin.losses
+    assert [epoch for epoch, _ in mine.epochs] == [1, 2]
+    assert all(0 < seconds < 60 for _, seconds in mine.epochs)
+    assert result.epochs[0].train_loss == reference.epochs[0].train_loss
+    assert result.epochs[-1].valid_loss is None  # it measured nothing else
+
+    # Resume from epoch 1 ends on the same weights as the uninterrupted run.
+    out = tmp_path / "run"
+    mnistlab.run("validation", epochs=1, data="sample", plugins=[path], out=str(out),
+                 blocked=["console"])
+    resumed = mnistlab.runner.resume(out, epochs=2, blocked=["console"])
+    assert torch.equal(resumed.model.lin.weight, result.model.lin.weight)
+
+
+def test_a_loop_that_ignores_the_loss_piece_is_refused(tmp_path):
+    path = plugin(tmp_path, """
+        import torch.nn.functional as F
+
+        def one_epoch(session):
+            for xb, yb in session.batches("train"):
+                F.cross_entropy(session.model(xb), yb).backward()
+                session.opt.step()
+                session.opt.zero_grad()
+
+        @hookimpl
+        def make_loop():
+            return one_epoch
+    """)
+    assert refused("--plugin", path) == (
+        f"plugin {path!r} (--plugin): the loop took training batch 1 of epoch 1 without "
+        "computing its loss with session.loss_func; use it, so the run can count and record "
+        "the step")
+
+
+def test_a_loop_that_trains_nothing_is_refused(tmp_path):
+    path = plugin(tmp_path, """
+        @hookimpl
+        def make_loop():
+            return lambda session: None
+    """)
+    assert refused("--plugin", path) == (
+        f"plugin {path!r} (--plugin): the loop took no training batch in epoch 1; iterate "
+        "session.batches('train') and compute each batch's loss with session.loss_func")
+
+
+def test_a_loop_returning_an_unknown_measurement_is_refused(tmp_path):
+    path = plugin(tmp_path, """
+        from mnistlab.plugins.fit_loop import fit_epoch
+
+        @hookimpl
+        def make_loop():
+            return lambda session: {**fit_epoch(session), "val_loss": 1.0}
+    """)
+    assert refused("--plugin", path) == (
+        f"plugin {path!r} (--plugin): the loop returned 'val_loss'; return None or a dict "
+        "with any of valid_loss, valid_acc, last_batch_loss, last_batch_acc")
+
+
+# --- pieces: instances, shapes, scalars ---------------------------------------
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("""
+        from torch import nn
+        @hookimpl
+        def make_model():
+            return nn.Sequential
+     """, "returned the class Sequential from make_model, not an instance; return Sequential()"),
+    ("""
+        from torch import nn
+        @hookimpl
+        def make_loss():
+            return nn.CrossEntropyLoss
+     """, "returned the class CrossEntropyLoss from make_loss, not an instance; return "
+          "CrossEntropyLoss()"),
+    ("""
+        from torch import optim
+        @hookimpl
+        def make_update(model):
+            return optim.Adam
+     """, "returned the class Adam from make_update, not an instance; return "
+          "Adam(model.parameters(), lr=config.lr)"),
+    ("""
+        @hookimpl
+        def make_update(model):
+            return model
+     """, "returned Mnist_Logistic from make_update, which has no step() method; return a "
+          "torch.optim optimizer or an object with step() and zero_grad()"),
+    ("""
+        from torch import nn
+        @hookimpl
+        def make_model():
+            return nn.Linear(784, 128)
+     """, "the model returns (128, 128) for a batch of 128 inputs shaped (128, 784); the data "
+          "has 10 classes, so it must return scores shaped (128, 10)"),
+    ("""
+        from torch import nn
+        @hookimpl
+        def make_model():
+            return nn.Linear(784, 5)
+     """, "the model returns (128, 5) for a batch of 128 inputs shaped (128, 784); the data has "
+          "10 classes, so it must return scores shaped (128, 10)"),
+    ("""
+        from torch import nn
+        @hookimpl
+        def make_model():
+            return nn.Sequential(nn.Conv2d(1, 10, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+     """, "the model fails on the inputs that plugin 'dataloader' hands out at this stage, "
+          "shaped (128, 784): RuntimeError:"),
+    ("""
+        import torch.nn.functional as F
+        @hookimpl
+        def make_loss():
+            return lambda scores, targets: F.cross_entropy(scores, targets, reduction="none")
+     """, "the loss of a batch is shaped (128,), not a scalar tensor; reduce it to one number, "
+          "for example with .mean()"),
+    ("""
+        @hookimpl
+        def make_loss():
+            return lambda scores, targets: 0.5
+     """, "the loss of a batch is float, not a scalar tensor"),
+    ("""
+        @hookimpl
+        def make_batches(x, y, batch_size):
+            return ((x[i:i + batch_size],) for i in range(0, len(x), batch_size))
+     """, "hands out a tuple of 1 (Tensor); each batch must be an (inputs, targets) pair of "
+          "tensors"),
+    ("""
+        @hookimpl
+        def make_batches(x, y, batch_size):
+            return ((x[i:i + batch_size], y[:3]) for i in range(0, len(x), batch_size))
+     """, "hands out 128 inputs with 3 targets; each batch must pair every input with its "
+          "target"),
+])
+def test_a_broken_piece_is_refused_naming_the_users_plugin(tmp_path, body, message):
+    path = plugin(tmp_path, body)
+    line = refused("--plugin", path)
+    assert line.startswith(f"plugin {path!r} (--plugin)")
+    assert message in line
+
+
+def test_a_cnn_fed_rows_says_which_shape_the_batches_piece_hands_out(tmp_path):
+    path = plugin(tmp_path, """
+        from mnistlab.plugins import adaptive_cnn
+
+        @hookimpl
+        def make_model():
+            return adaptive_cnn.make_model()
+    """)
+    line = refused("--plugin", path, stage="cnn")
+    assert line.startswith(f"plugin {path!r} (--plugin): the model fails on the inputs that "
+                           "plugin 'dataloader' hands out at this stage, shaped (128, 784)")
+
+
+# --- nothing a user wrote is ignored without a word ---------------------------
+
+
+def test_a_hook_without_the_marker_is_refused(tmp_path):
+    path = tmp_path / "unmarked.py"
+    path.write_text("def make_model():\n    return None\n")
+    assert refused("--plugin", str(path)) == (
+        f"plugin {str(path)!r}: make_model is named like a hook but not marked as one; "
+        "decorate it with @hookimpl (`from mnistlab import hookimpl`)")
+
+
+def test_a_marker_of_another_project_is_refused(tmp_path):
+    path = tmp_path / "foreign.py"
+    path.write_text("import pluggy\nhookimpl = pluggy.HookimplMarker('myproject')\n\n"
+                    "@hookimpl\ndef make_model():\n    return None\n")
+    assert refused("--plugin", str(path)) == (
+        f"plugin {str(path)!r}: make_model is marked as a hook of project 'myproject', not "
+        "mnistlab; use `from mnistlab import hookimpl`")
+
+
+def test_a_class_of_hooks_never_instantiated_is_refused_with_the_fix(tmp_path):
+    path = plugin(tmp_path, """
+        class Recorder:
+            @hookimpl
+            def after_epoch(self, result):
+                pass
+    """)
+    assert refused("--plugin", path) == (
+        f"plugin {path!r} implements no hook; its hooks are methods of class Recorder: add "
+        "`def make_plugin(): return Recorder()` to the module")
+
+
+def test_a_piece_hook_returning_none_says_who_filled_the_piece(tmp_path):
+    path = plugin(tmp_path, """
+        from torch import nn
+
+        @hookimpl
+        def make_model():
+            model = nn.Linear(784, 10)  # forgot to return it
+    """)
+    result = cli_run("--plugin", path, stage="linear")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"note: {path!r} returned None from make_model; plugin 'linear_model' fills the model"]
+
+
+def test_trace_shows_who_answered_each_piece(tmp_path):
+    path = plugin(tmp_path, """
+        @hookimpl
+        def make_loss():
+            return None
+    """)
+    result = cli_run("--plugin", path, "--trace", epochs="0")
+    assert result.exit_code == 0, result.output
+    assert (f"[trace] make_loss: filled by cross_entropy with function cross_entropy "
+            f"(passed: {path})") in result.stderr
+    assert "[trace] make_update: filled by sgd with a SGD" in result.stderr
+
+
+# --- the header and config.json tell the truth --------------------------------
+
+
+def test_the_header_shows_the_optimizer_really_built_and_who_filled_it(tmp_path):
+    path = plugin(tmp_path, """
+        from torch import optim
+
+        @hookimpl
+        def make_update(model):
+            return optim.Adam(model.parameters(), lr=1e-3)
+    """)
+    result = cli_run("--plugin", path, epochs="0")
+    assert result.exit_code == 0, result.output
+    assert "update Adam(lr=0.001, betas=(0.9, 0.999))" in result.stdout
+    assert f"swapped in: update by {path} (--plugin)" in result.stdout
+    assert "lr 0.5" not in result.stdout
+
+
+class Recorder:
+    @hookimpl
+    def after_epoch(self, result):
+        pass
+
+
+class SmallModel:
+    """A plugin object that fills the model piece."""
+
+    @hookimpl
+    def make_model(self):
+        return torch.nn.Linear(784, 10)
+
+
+def test_plugin_objects_are_recorded_and_a_folder_needs_the_ones_that_fill_pieces(tmp_path):
+    out = tmp_path / "run"
+    mnistlab.run("fit", epochs=1, data="sample", out=str(out), blocked=["console"],
+                 plugin_objects=(Recorder(), SmallModel()))
+    import json
+
+    record = json.loads((out / "config.json").read_text())
+    assert record["pieces"]["model"] == {"plugin": "SmallModel", "origin": "object"}
+    assert ["Recorder", "object", ["after_epoch"]] in record["plugins"]
+    with pytest.raises(MnistlabError, match=r"the model of the run in .* came from the plugin "
+                                            r"object 'SmallModel', which a folder cannot "
+                                            r"rebuild; pass it again"):
+        mnistlab.load(str(out))
+    model = mnistlab.load(str(out), plugin_objects=(SmallModel(),))
+    assert isinstance(model, torch.nn.Linear)
