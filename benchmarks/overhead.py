@@ -51,8 +51,9 @@ from mnistlab import data as mnist_data
 from mnistlab.errors import MnistlabError
 from mnistlab.hookspecs import hookimpl
 from mnistlab.metrics import accuracy
-from mnistlab.plugin_manager import OBSERVERS, builtin, get_plugin_manager
-from mnistlab.runner import make_config
+from mnistlab.assembly import make_config
+from mnistlab.plugin_loading import builtin
+from mnistlab.plugin_manager import OBSERVERS, get_plugin_manager
 from mnistlab.stages import STAGE_NAMES, get_stage, pieces_of
 from mnistlab.types import EpochResult, Tensors
 
@@ -180,18 +181,11 @@ def fit_loop(model, loss_func, opt, train_dl, valid_dl, epochs):
             count += n
 
         model.eval()
-        valid_loss = correct = 0.0
-        valid_count = 0
         with torch.no_grad():
-            for xb, yb in valid_dl:
-                out = model(xb)
-                valid_loss += loss_func(out, yb).item() * len(yb)
-                correct += (torch.argmax(out, dim=1) == yb).sum().item()
-                valid_count += len(yb)
-        model.train()
+            losses, nums = zip(*[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl])
+        val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
         history.append(EpochResult(epoch, train_loss=total_loss / count,
-                                   valid_loss=valid_loss / valid_count,
-                                   valid_acc=correct / valid_count))
+                                   valid_loss=float(val_loss)))
     return history
 
 
@@ -424,7 +418,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def setup_ms(stage: str, tensors: Tensors) -> float:
     """Best time to build a run's plugin manager: per-run work outside the timed span."""
     def build():
-        get_plugin_manager(stage, [GivenData(tensors)], BLOCKED)
+        get_plugin_manager(stage, (), BLOCKED, [GivenData(tensors)])
 
     build()
     best = float("inf")
