@@ -6,7 +6,10 @@ folder, and shared with the browser tests in ``test_site.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import importlib
+import inspect
 import os
 import re
 import subprocess
@@ -201,6 +204,33 @@ def test_every_hook_has_a_reference_entry_with_its_signature(site):
         assert re.search(rf"{hook}\n.*\n.*\n{re.escape(how)}", text), f"{hook}: {how}?"
 
 
+@pytest.mark.parametrize("kind", ["mnistlab.config.RunConfig", "mnistlab.types.Option",
+                                  "mnistlab.session.Session", "mnistlab.types.EpochResult",
+                                  "mnistlab.types.RunResult", "mnistlab.types.Tensors"])
+def test_the_hook_reference_lists_every_field_of_what_hooks_receive(site, kind):
+    module, name = kind.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), name)
+    page = site.page("hooks")
+    public = [f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")]
+    public += [attr for attr, value in vars(cls).items() if not attr.startswith("_")
+               and (isinstance(value, property) or inspect.isfunction(value))]
+    assert public, kind
+    missing = [attr for attr in public if f'id="{kind}.{attr}"' not in page]
+    assert missing == [], f"{kind}: no reference entry for {missing}"
+
+
+def test_no_returns_table_is_split_mid_sentence(site):
+    # Each hook's "Returns" section is one row: the sentence that describes the value.
+    page = site.page("hooks")
+    for hook in HOOKS:
+        entry = page.split(f'id="mnistlab.hookspecs.{hook}"', 1)[1].split("<h3 ", 1)[0]
+        returns = re.search(r"Returns:.*?<tbody>(.*?)</tbody>", entry, re.S)
+        if returns is None:
+            assert hook.startswith(("before_", "after_")), f"{hook}: no Returns table"
+            continue
+        assert returns.group(1).count("<tr") == 1, f"{hook}: Returns split into several rows"
+
+
 def test_the_cli_reference_documents_every_command(site):
     page = site.page("cli")
 
@@ -222,23 +252,33 @@ def test_the_quick_start_shows_the_readmes_commands(site):
         assert line in shown
 
 
-def test_the_plugin_guide_embeds_the_example_and_its_real_errors(site):
+def test_the_plugin_guide_embeds_the_examples_and_their_real_errors(site):
     page = site.page("plugins")
-    assert missing_lines((ROOT / "examples" / "label_smoothing.py").read_text(), page) == []
+    for example in ("label_smoothing.py", "early_stopping.py"):
+        assert missing_lines((ROOT / "examples" / example).read_text(), page) == []
     text = page_text(page)
     for message in ("implements unknown hook 'make_modle' (did you mean 'make_model'?)",
                     "which make_update does not pass; use any of: config, model",
-                    "both provide the update (make_update)",
-                    "no plugin provides the update (make_update returned None)",
-                    "label smoothing 0.1: the loss aims for 0.91 on the right digit"):
+                    "installed plugins 'adam' and 'rmsprop' both provide the update",
+                    "no plugin provides the update (make_update)",
+                    "option smoothing=1.5 is not allowed",
+                    "unknown option 'smothing' (did you mean 'smoothing'?)",
+                    "note: 'nesterov.py' returned None from make_update; plugin 'sgd' fills",
+                    "make_update: filled by nesterov.py with a SGD",
+                    "the loop began a second pass over the training split",
+                    "the loop fit() is a generator",
+                    "swapped in: loss by examples/label_smoothing.py (--plugin)",
+                    "options: smoothing=0.1",
+                    "stopped early: no better validation loss for 2 epochs"):
         assert message in text
     assert "[project.entry-points.mnistlab]" in text
+    assert "MNISTLAB_SMOOTHING" not in text
 
 
 def test_how_it_works_shows_the_observers_the_trace_and_the_packaging(site):
     page = site.page("how-it-works")
     text = page_text(page)
-    assert "[trace] make_loss: cross_entropy" in text
+    assert "[trace] make_loss: filled by cross_entropy with function cross_entropy" in text
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     mapping = re.search(r"^\[tool\.setuptools\.package-dir\]\n(.+)$", pyproject, re.M).group(1)
     assert missing_lines(mapping, page) == []

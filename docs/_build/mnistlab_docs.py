@@ -23,6 +23,7 @@ import io
 import os
 import re
 import statistics
+import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator
@@ -63,12 +64,18 @@ CHANGING_TEST = "tests/test_equivalence.py::test_a_changing_swap_really_changes_
 # --- Markdown building blocks ----------------------------------------------
 
 
-def fence(text: str, lang: str = "", title: str | None = None) -> str:
-    """``text`` as a fenced code block, fenced by more backticks than it contains."""
+def fence(text: str, lang: str = "", title: str | None = None, wrap: bool = False) -> str:
+    """``text`` as a fenced code block, fenced by more backticks than it contains.
+
+    ``wrap`` breaks long lines (an error message, a run's header) at the edge
+    of the column instead of hiding their end behind a sideways scroll bar.
+    """
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     ticks = "`" * max(3, longest + 1)
-    options = f' title="{title}"' if title else ""
-    return f"{ticks}{lang}{options}\n{text.rstrip()}\n{ticks}\n"
+    title = f' title="{title}"' if title else ""
+    if wrap:
+        return f"{ticks}{{.{lang or 'text'} .wrap{title}}}\n{text.rstrip()}\n{ticks}\n"
+    return f"{ticks}{lang}{title}\n{text.rstrip()}\n{ticks}\n"
 
 
 def stage_url(name: str, here: str) -> str:
@@ -85,21 +92,6 @@ def stage_url(name: str, here: str) -> str:
 
 
 @contextlib.contextmanager
-def environment(**variables: str) -> Iterator[None]:
-    """Set environment variables for the duration of a block."""
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextlib.contextmanager
 def working_directory(folder: str) -> Iterator[None]:
     """``contextlib.chdir`` for Python 3.10."""
     previous = os.getcwd()
@@ -110,46 +102,55 @@ def working_directory(folder: str) -> Iterator[None]:
         os.chdir(previous)
 
 
+Options = tuple[tuple[str, object], ...]
+
+
 @functools.cache
 def run(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
-        plugins: tuple[str, ...] = (), env: tuple[tuple[str, str], ...] = (),
-        trace: bool = False, lr: float | None = None) -> tuple[str, mnistlab.types.RunResult]:
+        plugins: tuple[str, ...] = (), options: Options = (), trace: bool = False,
+        lr: float | None = None) -> tuple[str, mnistlab.types.RunResult]:
     """Run a stage on the sample and return what it printed, and its result.
 
     The console plugin prints with ``print()``, so its lines are caught here
-    with ``redirect_stdout``; ``--trace`` lines go to stderr and are caught too,
-    interleaved in the order they were written. Cached: a page that compares
-    a stage with its parent reuses the parent page's run.
+    with ``redirect_stdout``; ``--trace`` lines and notes go to stderr and are
+    caught too, interleaved in the order they were written. Cached: a page
+    that compares a stage with its parent reuses the parent page's run.
+    ``options`` are the plugins' settings, as ``(name, value)`` pairs.
     """
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
-            environment(**dict(env)):
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         result = mnistlab.run(stage, epochs=epochs, seed=seed, data="sample",
-                              plugins=list(plugins), trace=trace, lr=lr)
+                              plugins=list(plugins), options=dict(options), trace=trace,
+                              lr=lr)
     return printed.getvalue(), result
 
 
 def command(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
-            extra: str = "") -> str:
+            plugins: tuple[str, ...] = (), options: Options = (), trace: bool = False,
+            lr: float | None = None) -> str:
     """The command line that prints what ``run()`` printed with the same settings."""
     words = ["mnistlab run --stage", stage]
     if epochs is not None:
         words.append(f"--epochs {epochs}")
     if seed != SEED:
         words.append(f"--seed {seed}")
+    if lr is not None:
+        words.append(f"--lr {lr:g}")
     words.append("--data sample")
-    if extra:
-        words.append(extra)
+    words += [f"--plugin {plugin}" for plugin in plugins]
+    words += [f"--set {name}={value}" for name, value in options]
+    if trace:
+        words.append("--trace")
     return " ".join(words)
 
 
 def run_block(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
-              plugins: tuple[str, ...] = (), env: tuple[tuple[str, str], ...] = (),
-              trace: bool = False, extra: str = "", lr: float | None = None) -> str:
+              plugins: tuple[str, ...] = (), options: Options = (), trace: bool = False,
+              lr: float | None = None) -> str:
     """A code block with a run's printed output, titled with its command line."""
-    printed, _ = run(stage, epochs, seed, plugins, env, trace, lr)
-    prefix = "".join(f"{name}={value} " for name, value in env)
-    return fence(printed, "text", title=prefix + command(stage, epochs, seed, extra))
+    printed, _ = run(stage, epochs, seed, plugins, options, trace, lr)
+    return fence(printed, "text", wrap=True,
+                 title=command(stage, epochs, seed, plugins, options, trace, lr))
 
 
 def scores(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED) -> str:
@@ -417,40 +418,111 @@ def readme_commands(heading: str) -> str:
 
 
 def function_source(path: str, name: str) -> str:
-    """The source of the top-level function ``name`` in ``path``, decorators included."""
+    """The source of the top-level function or class ``name`` in ``path``, decorators included."""
     text = (ROOT / path).read_text(encoding="utf-8")
     for node in ast.parse(text).body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
             start = min([d.lineno for d in node.decorator_list] + [node.lineno])
             lines = text.splitlines()[start - 1:node.end_lineno]
             return fence("\n".join(lines), "python", title=f"{path}: {name}")
     raise RuntimeError(f"{path} has no function {name}")
 
 
-def plugin_error(files: dict[str, str], stage: str = "fit", run_it: bool = False,
-                 blocked: tuple[str, ...] = ()) -> str:
-    """The error mnistlab gives for plugin files with these contents.
+@contextlib.contextmanager
+def user_files(files: dict[str, str]) -> Iterator[Path]:
+    """A temporary working folder holding ``files`` (name -> text, dedented).
 
-    The files are written to a temporary folder and loaded as ``--plugin NAME.py``
-    from there, so the message shows the names a user would type.
+    Plugins written on a page are saved here and loaded as ``--plugin NAME.py``,
+    so messages show the names a user would type.
     """
     with tempfile.TemporaryDirectory() as folder, working_directory(folder):
         for filename, body in files.items():
-            Path(filename).write_text(textwrap.dedent(body), encoding="utf-8")
+            Path(filename).parent.mkdir(parents=True, exist_ok=True)
+            Path(filename).write_text(textwrap.dedent(body).lstrip(), encoding="utf-8")
+        yield Path(folder)
+
+
+def example(path: str) -> str:
+    """The text of a file of the repository, to be given to ``user_files`` under its own name."""
+    return (ROOT / path).read_text(encoding="utf-8")
+
+
+@contextlib.contextmanager
+def installed_plugins(names: tuple[str, ...]) -> Iterator[None]:
+    """Make modules of the working folder look installed in the ``mnistlab`` entry-point group.
+
+    Only the lookup is replaced: each entry point is loaded, registered and
+    checked by the real plugin manager, as a ``pip install``-ed one would be.
+    """
+    import importlib.metadata
+
+    from mnistlab import plugin_manager
+
+    points = [importlib.metadata.EntryPoint(name, name, "mnistlab") for name in names]
+    saved = plugin_manager.entry_points
+    sys.path.insert(0, os.getcwd())
+    plugin_manager.entry_points = lambda: iter(points)
+    try:
+        yield
+    finally:
+        plugin_manager.entry_points = saved
+        sys.path.remove(os.getcwd())
+        for name in names:
+            sys.modules.pop(name, None)
+
+
+def user_code(files: dict[str, str]) -> str:
+    """The plugin files a page writes, each as a code block titled with its name."""
+    return "\n".join(fence(textwrap.dedent(body).strip(), "python", title=name)
+                     for name, body in files.items())
+
+
+def plugin_error(files: dict[str, str], stage: str = "fit", run_it: bool = False,
+                 blocked: tuple[str, ...] = (), options: Options = (), epochs: int = 0,
+                 installed: tuple[str, ...] = ()) -> str:
+    """The error mnistlab gives for plugin files with these contents, as a wrapped block.
+
+    ``installed`` names files that are registered as installed packages (see
+    ``installed_plugins``) instead of being given with ``--plugin``.
+    """
+    given = [name for name in files if name.removesuffix(".py") not in installed]
+    with user_files(files), installed_plugins(installed):
         try:
-            if run_it:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    mnistlab.run(stage, epochs=0, data="sample", plugins=list(files),
-                                 blocked=list(blocked))
+            if run_it or options or epochs:
+                with contextlib.redirect_stdout(io.StringIO()), \
+                        contextlib.redirect_stderr(io.StringIO()):
+                    mnistlab.run(stage, epochs=epochs, data="sample", plugins=given,
+                                 blocked=list(blocked), options=dict(options))
             else:
-                get_plugin_manager(stage, list(files), blocked)
+                get_plugin_manager(stage, given, blocked)
         except MnistlabError as error:
             message = str(error)
         else:
             raise RuntimeError(f"no error for {files}")
-    words = ["mnistlab run --stage", stage, *(f"--plugin {name}" for name in files),
-             *(f"--no-plugin {name}" for name in blocked)]
-    return fence(f"$ {' '.join(words)}\nerror: {message}", "text")
+    words = ["mnistlab run --stage", stage, *(["--epochs", str(epochs)] if epochs else []),
+             *(f"--plugin {name}" for name in given),
+             *(f"--no-plugin {name}" for name in blocked),
+             *(f"--set {name}={value}" for name, value in options)]
+    return fence(f"$ {' '.join(words)}\nerror: {message}", "text", wrap=True)
+
+
+def user_run(files: dict[str, str], stage: str = "fit", epochs: int = 0,
+             options: Options = (), trace: bool = True,
+             lines: tuple[str, ...] | None = ()) -> str:
+    """What a run with these plugin files printed, made on the sample when the page is built.
+
+    With ``lines``, only the lines that start with one of them, and the
+    notes, are kept; ``lines=None`` keeps everything.
+    """
+    printed = io.StringIO()
+    with user_files(files), contextlib.redirect_stdout(printed), \
+            contextlib.redirect_stderr(printed):
+        mnistlab.run(stage, epochs=epochs, data="sample", plugins=list(files),
+                     options=dict(options), trace=trace)
+    kept = [line for line in printed.getvalue().splitlines()
+            if lines is None or line.startswith(("note:", *lines))]
+    title = command(stage, epochs, SEED, tuple(files), options, trace=trace)
+    return fence("\n".join(kept), "text", title=title, wrap=lines is not None)
 
 
 def observer_sources() -> str:
@@ -463,26 +535,13 @@ def observer_sources() -> str:
 
 
 def trace_lines(stage: str, hooks: tuple[str, ...], plugins: tuple[str, ...] = (),
-                env: tuple[tuple[str, str], ...] = ()) -> str:
+                options: Options = ()) -> str:
     """The ``--trace`` lines of a 0-epoch run that concern ``hooks``."""
-    printed, _ = run(stage, 0, SEED, plugins, env, trace=True)
+    printed, _ = run(stage, 0, SEED, plugins, options, trace=True)
     lines = [line for line in printed.splitlines()
              if line.startswith("[trace]") and line.split()[1].rstrip(":") in hooks]
-    options = "".join(f" --plugin {p}" for p in plugins)
-    prefix = "".join(f"{name}={value} " for name, value in env)
     return fence("\n".join(lines), "text",
-                 title=f"{prefix}mnistlab run --stage {stage} --epochs 0 --data sample"
-                       f"{options} --trace")
-
-
-def same_scores(stage: str, plugins: tuple[str, ...]) -> str:
-    """A sentence comparing a run with ``plugins`` to the plain stage; they must agree."""
-    _, plain = run(stage)
-    _, with_plugins = run(stage, plugins=plugins)
-    if (plain.valid_loss, plain.valid_acc) != (with_plugins.valid_loss, with_plugins.valid_acc):
-        raise RuntimeError(f"{plugins} changed the numbers of {stage} while it should pass")
-    return (f"Measured when this page was built: with the plugin registered and no setting, "
-            f"`{stage}` ends with {scores(stage)} for 2 epochs, exactly as without it.")
+                 title=command(stage, 0, SEED, plugins, options, trace=True))
 
 
 def default_argument_probe() -> str:
@@ -496,7 +555,7 @@ def default_argument_probe() -> str:
         def make_update(self, model, config=None):
             seen["config"] = config
 
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         mnistlab.run("fit", epochs=0, data="sample", plugin_objects=(Probe(),),
                      blocked=("console",))
     received = ("`None`, its default: pluggy did not pass it" if seen["config"] is None
