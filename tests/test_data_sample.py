@@ -96,3 +96,8 @@ def test_a_damaged_sample_file_says_reinstall(monkeypatch, tmp_path, damage):
     assert message.startswith(f"mnistlab's embedded sample is damaged: {copy / sample.IMAGES} (")
     assert message.endswith("); reinstall mnistlab, or use --data PATH")
 
+
+def test_the_shared_batch_counts_follow_from_the_sample(sample, sample_batches):
+    # conftest's counts for tests that count steps: 4,000 / 64 and 1,000 / 128, rounded up.
+    assert len(sample.x_train) == 4000 and len(sample.x_valid) == 1000
+    assert sample_batches == (63, 8)

@@ -39,7 +39,7 @@ def _need_browser() -> None:
         try:
             import playwright.sync_api  # noqa: F401
         except ImportError:
-            problem = "playwright is not installed (pip install -e '.[docs]')"
+            problem = "playwright is not installed (pip install -e '.[browser]')"
     if problem is None:
         return
     if os.environ.get("CI") == "true":
