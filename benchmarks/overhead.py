@@ -48,10 +48,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import mnistlab
 from mnistlab import data as mnist_data
+from mnistlab.assembly import make_config
 from mnistlab.errors import MnistlabError
 from mnistlab.hookspecs import hookimpl
 from mnistlab.metrics import accuracy
-from mnistlab.assembly import make_config
 from mnistlab.plugin_loading import builtin
 from mnistlab.plugin_manager import OBSERVERS, get_plugin_manager
 from mnistlab.stages import STAGE_NAMES, get_stage, pieces_of
@@ -182,7 +182,8 @@ def fit_loop(model, loss_func, opt, train_dl, valid_dl, epochs):
 
         model.eval()
         with torch.no_grad():
-            losses, nums = zip(*[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl])
+            losses, nums = zip(*[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl],
+                               strict=True)
         val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
         history.append(EpochResult(epoch, train_loss=total_loss / count,
                                    valid_loss=float(val_loss)))

@@ -37,14 +37,17 @@ def run(stage: str, **settings: Any) -> RunResult:
     return run_stage(stage, **settings)
 
 
-def load(run_dir: str, *, plugin_objects: tuple[object, ...] = ()) -> Any:
+def load(run_dir: str, *, plugins: tuple[str, ...] = (),
+         plugin_objects: tuple[object, ...] = ()) -> Any:
     """The trained model saved in a run folder, in eval mode.
 
     The run is assembled again from its ``config.json`` (its stage, plugins
     and options, and its data, against which the model is checked); the
-    weights are read with ``torch.load(..., weights_only=True)``. A run whose
-    pieces came from plugin objects needs them again in ``plugin_objects``.
+    weights are read with ``torch.load(..., weights_only=True)``. No code that
+    the folder names runs: a run's ``--plugin`` files must be passed again in
+    ``plugins`` (and match the hashes recorded), and pieces that came from
+    plugin objects need them again in ``plugin_objects``.
     """
     from mnistlab.runner import load as load_run
 
-    return load_run(run_dir, plugin_objects=plugin_objects)
+    return load_run(run_dir, plugins=tuple(plugins), plugin_objects=tuple(plugin_objects))

@@ -110,8 +110,9 @@ def _note_passed(session: Session) -> None:
         users = [name for name in filled.passed if session.pm.origins[name] != "built-in"]
         if users:
             names = ", ".join(map(repr, users))
-            print(f"note: {names} returned None from {PIECE_HOOKS[filled.piece]}; {filled.who} fills "
-                  f"the {filled.piece}", file=sys.stderr)
+            hook = PIECE_HOOKS[filled.piece]
+            print(f"note: {names} returned None from {hook}; {filled.who} fills the "
+                  f"{filled.piece}", file=sys.stderr)
 
 
 def declared_options(pm: PluginManager) -> dict[str, tuple[Option, str]]:

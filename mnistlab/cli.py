@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 import click
@@ -101,10 +102,12 @@ def _options(ctx: click.Context, param: click.Parameter,
 @click.option("--set", "options", multiple=True, metavar="NAME=VALUE", callback=_options,
               help="Set an option that a plugin declares (see `mnistlab plugins`). Repeatable.")
 @click.option("--out", type=click.Path(file_okay=False),
-              help="The run folder [default: runs/STAGE-YYYYmmdd-HHMMSS].")
+              help="The run folder: new, empty, or a run to replace with --force "
+                   "[default: runs/STAGE-YYYYmmdd-HHMMSS].")
 @click.option("--force", is_flag=True, help="Overwrite the run in --out if there is one.")
 @click.option("--resume", type=click.Path(file_okay=False, exists=True),
-              help="Continue the run in this folder from its last complete epoch.")
+              help="Continue the run in this folder from its last complete epoch (--epochs "
+                   "may raise the count; pass its --plugin files again).")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the results.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json).")
 @click.option("--trace", is_flag=True, help="Print every hook call to stderr.")
@@ -122,45 +125,101 @@ def run(stage: str | None, resume: str | None, out: str | None, as_json: bool, q
     if resume:
         if stage is not None:
             raise UserError("--resume takes the stage from the run folder; drop --stage")
+        fixed = [f"--{name.replace('_', '-')}" for name, value in settings.items()
+                 if value not in (None, False) and name not in ("epochs", "plugins")]
+        if fixed:
+            raise UserError(f"--resume continues {resume} with its recorded settings, which "
+                            f"{', '.join(fixed)} would change; drop them, or start a new run "
+                            "with --out")
         out = resume
     elif stage is None:
         raise UserError("missing --stage; run `mnistlab stages` to list them")
+    elif "run_folder" in blocked:
+        out = None
     elif out is None:
-        out = f"runs/{stage}-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = new_run_folder(stage)
     try:
         if resume:
             result = runner.resume(resume, trace=trace, blocked=blocked or None,
-                                   epochs=settings["epochs"], options=settings["options"])
+                                   epochs=settings["epochs"], plugins=settings["plugins"])
         else:
             result = runner.run(stage, trace=trace, blocked=blocked, out=out, **settings)
     except KeyboardInterrupt as stop:
-        click.echo(f"interrupted: {out} keeps every complete epoch; continue with "
-                   f"`mnistlab run --resume {out}`", err=True)
+        click.echo(_interrupted(out), err=True)
         sys.exit(143 if isinstance(stop, Terminated) else 130)
-    if not quiet and "run_folder" not in blocked:
+    if not quiet and out is not None:
         click.echo(f"run folder: {out}")
     if as_json:
         click.echo(json.dumps(result.summary()))
 
 
+def new_run_folder(stage: str) -> str:
+    """A new folder ``runs/STAGE-YYYYmmdd-HHMMSS``, with ``-2``, ``-3``, ... when taken.
+
+    ``mkdir`` is atomic, so two runs started in the same second get two folders.
+    """
+    from pathlib import Path
+
+    base = f"runs/{stage}-{time.strftime('%Y%m%d-%H%M%S')}"
+    Path("runs").mkdir(exist_ok=True)
+    for attempt in range(1, 1000):
+        name = base if attempt == 1 else f"{base}-{attempt}"
+        try:
+            Path(name).mkdir()
+            return name
+        except FileExistsError:
+            continue
+    raise MnistlabError(f"too many runs named {base}; choose a folder with --out")
+
+
+def _interrupted(out: str | None) -> str:
+    """What an interrupted run kept, and the way on from there."""
+    from mnistlab import runs
+
+    if out is None:
+        return "interrupted"
+    if runs.holds_run(Path(out)):
+        return (f"interrupted: {out} keeps every complete epoch; continue with "
+                f"`mnistlab run --resume {out}`")
+    return f"interrupted before the first epoch ended: nothing to keep in {out}; run again"
+
+
 @cli.command()
-def stages() -> None:
-    """List the stages and which plugin fills each piece (* marks the swapped one)."""
+@click.option("--pieces", is_flag=True, help="Show the plugin of every piece of every stage.")
+def stages(pieces: bool) -> None:
+    """List the stages: what each one swaps and sets (* marks what it changes).
+
+    Each stage is its parent with one piece swapped; the stage table also
+    sets the default lr and momentum, which the CNN stages change.
+    """
     from rich.console import Console
     from rich.table import Table
 
-    from mnistlab.stages import PIECES, STAGES, pieces_of
+    from mnistlab.sources import hyper_changes
+    from mnistlab.stages import PIECES, STAGES, hyper_of, pieces_of
 
-    table = Table(title="stages: each is its parent with one piece swapped (*)")
-    table.add_column("stage", style="bold")
-    for piece in PIECES:
-        table.add_column(piece)
-    table.add_column("same numbers?")
-    for stage in STAGES:
-        pieces = pieces_of(stage.name)
-        cells = [f"[bold]*{pieces[p]}[/bold]" if p == stage.swaps else pieces[p] for p in PIECES]
+    def mark(text: str, changed: bool) -> str:
+        return f"[bold]*{text}[/bold]" if changed else text
+
+    if pieces:
+        table = Table(title="every piece of every stage (* the one it swaps)")
+        columns = ["stage", *PIECES]
+    else:
+        table = Table(title="stages: each is its parent with one piece swapped (* what changes)")
+        columns = ["#", "stage", "swaps", "plugin", "lr", "momentum", "same numbers?"]
+    for column in columns:
+        table.add_column(column, style="bold" if column == "stage" else None)
+    for number, stage in enumerate(STAGES, start=1):
+        if pieces:
+            filled = pieces_of(stage.name)
+            table.add_row(stage.name, *(mark(filled[p], p == stage.swaps) for p in PIECES))
+            continue
+        hyper, changed = hyper_of(stage.name), hyper_changes(stage.name)
         same = "-" if stage.parent is None else ("yes" if stage.preserves else "no")
-        table.add_row(stage.name, *cells, same)
+        table.add_row(str(number), stage.name, stage.swaps or "-",
+                      mark(stage.plugin, True) if stage.plugin else "-",
+                      *(mark(f"{hyper[name]:g}", name in changed) for name in ("lr", "momentum")),
+                      same)
     console = Console()
     if not console.is_terminal:  # a pipe or a file: no wrapping, no truncated names
         console = Console(width=200)
@@ -170,10 +229,21 @@ def stages() -> None:
 @cli.command()
 @click.argument("stage", callback=_stage_name)
 def diff(stage: str) -> None:
-    """Show the source a stage swaps in, as a diff against what it replaces."""
-    from mnistlab.sources import stage_diff
+    """Show what a stage changes: the code it swaps in, as a diff, and its new settings.
+
+    The diff compares code only; the new plugin's docstring, which says what
+    it does and why, follows it as prose.
+    """
+    import textwrap
+
+    from mnistlab.sources import plugin_docstring, settings_diff, stage_diff
+    from mnistlab.stages import get_stage
 
     click.echo(stage_diff(stage), nl=False)
+    click.echo(settings_diff(stage), nl=False)
+    plugin = get_stage(stage).plugin
+    click.echo(f"\nplugins/{plugin}.py, in its own words:\n")
+    click.echo(textwrap.indent(plugin_docstring(plugin), "    "))
 
 
 @cli.command()
@@ -253,4 +323,7 @@ def main() -> None:
     """Console-script entry point."""
     # `kill` (SIGTERM) stops a run the way Ctrl-C does: cleanly, with a way to resume.
     signal.signal(signal.SIGTERM, _terminate)
+    # A closed pipe (`mnistlab ... | head -1`) ends the process quietly, as it does any Unix
+    # tool; every file mnistlab writes is atomic, so none is left half-written.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     cli(prog_name="mnistlab")

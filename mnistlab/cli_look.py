@@ -186,9 +186,11 @@ def _check_range(images: np.ndarray, what: str, start: int, count: int) -> None:
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--n", "count", type=click.IntRange(min=1), default=16, show_default=True,
               help="How many validation digits to predict, from the first.")
+@click.option("--plugin", "-p", "plugins", multiple=True,
+              help="A --plugin file the run used; a run folder never imports one by itself.")
 @click.option("--out", type=click.Path(dir_okay=False),
               help="Where to save the grid [default: RUN_DIR/predictions.png].")
-def predict(run_dir: str, count: int, out: str | None) -> None:
+def predict(run_dir: str, count: int, plugins: tuple[str, ...], out: str | None) -> None:
     """Predict validation digits with a run's trained model.
 
     Prints each digit's index, true label and prediction, then the accuracy on
@@ -202,7 +204,7 @@ def predict(run_dir: str, count: int, out: str | None) -> None:
     from mnistlab.runner import open_run
 
     recorded = runs.read_config(run_dir).get("data", {})
-    session = open_run(run_dir)
+    session = open_run(run_dir, plugins)
     if recorded.get("checksum") and recorded["checksum"] != session.data.checksum:
         click.echo(f"warning: {session.data.name} differs from the data this run trained on "
                    "(checksums differ); the predictions are on the data as it is now", err=True)

@@ -50,6 +50,8 @@ class RunConfig:
             raise MnistlabError(f"epochs must be 0 or more, got {self.epochs}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise MnistlabError(f"learning rate must be a positive number, got {self.lr}")
+        if not 0 <= self.seed < 2**64:
+            raise MnistlabError(f"seed must be in [0, 2**64), got {self.seed}")
         if not 0 <= self.momentum < 1:
             raise MnistlabError(f"momentum must be in [0, 1), got {self.momentum}")
 

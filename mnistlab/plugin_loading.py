@@ -58,6 +58,21 @@ def load_plugin(spec: str) -> ModuleType:
         raise PluginError(f"plugin {spec!r} failed to import: {describe(error)}") from None
 
 
+def source_file(spec: str) -> Path:
+    """The file a ``--plugin`` value names, found without running it."""
+    if spec.endswith(".py") or os.sep in spec or "/" in spec:
+        path = Path(spec)
+    else:
+        try:
+            found = importlib.util.find_spec(spec)
+        except (ImportError, ValueError):
+            found = None
+        path = Path(found.origin) if found and found.origin else Path(spec)
+    if not path.is_file():
+        raise PluginError(f"plugin {spec!r} is not a file or an installed module; check the name")
+    return path
+
+
 def _load_file(path: Path) -> ModuleType:
     if not path.is_file():
         raise PluginError(f"plugin file {str(path)!r} does not exist; check the path")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -53,6 +54,8 @@ class PluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         # plugin name -> "built-in", "entry point", "--plugin" or "object"
         self.origins: dict[str, str] = {}
+        # --plugin value -> the source file it was loaded from, for the run's record.
+        self.sources: dict[str, Path] = {}
         # Called with one line per hook call when the run is traced.
         self.trace: Callable[[str], None] | None = None
 
@@ -204,7 +207,10 @@ def get_plugin_manager(
                   file=sys.stderr)
     for spec in plugins:
         if not pm.is_blocked(spec):
-            register(pm, instantiate(load_plugin(spec)), spec, "--plugin")
+            module = load_plugin(spec)
+            register(pm, instantiate(module), spec, "--plugin")
+            if getattr(module, "__file__", None):
+                pm.sources[spec] = Path(module.__file__)
     for plugin in objects:
         if not pm.is_blocked(object_name(plugin)):
             register(pm, plugin, object_name(plugin), "object")

@@ -10,6 +10,7 @@ lesson and nothing else.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -39,66 +40,117 @@ def run(stage: str, *, plugin_objects: tuple[object, ...] = (), trace: bool = Fa
     return train(assemble(make_config(stage, **settings), plugin_objects, trace=trace))
 
 
-def resume(run_dir: str | Path, *, plugin_objects: tuple[object, ...] = (),
-           trace: bool = False, **settings: Any) -> RunResult:
+def resume(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
+           plugin_objects: tuple[object, ...] = (), trace: bool = False,
+           **settings: Any) -> RunResult:
     """Continue the run saved in ``run_dir`` from its last complete epoch.
 
-    The settings come from the folder's ``config.json``; ``settings`` may
-    change a few (``epochs`` to train longer, ``blocked`` for observers).
-    With the same settings, the final weights equal those of a run that was
-    never interrupted.
+    The settings come from the folder's ``config.json``; ``epochs`` may be
+    raised to train longer and ``blocked`` may leave out observers. The run's
+    ``--plugin`` files are never imported from the folder: pass them again in
+    ``plugins``. With the same settings, the final weights equal those of a
+    run that was never interrupted.
     """
     given = {key: value for key, value in settings.items() if value is not None}
-    config = recorded_config(run_dir, plugin_objects, out=str(run_dir), force=False, **given)
+    config = recorded_config(run_dir, plugins, plugin_objects, out=str(run_dir), force=False,
+                             **given)
+    record = runs.read_config(run_dir)
     checkpoint = runs.read_checkpoint(run_dir)
     session = assemble(config, plugin_objects, trace=trace)
-    session.load_state_dict(checkpoint)
+    recorded = record.get("data", {}).get("checksum")
+    if recorded and recorded != session.data.checksum:
+        raise MnistlabError(f"the data {session.data.name!r} differs from the data the run in "
+                            f"{str(run_dir)!r} trained on (checksums differ); resume needs the "
+                            "same data")
+    try:
+        session.load_state_dict(checkpoint)
+    except (RuntimeError, KeyError, TypeError, ValueError) as error:
+        raise MnistlabError(f"{runs.CHECKPOINT} in {str(run_dir)!r} does not fit this run of "
+                            f"stage {config.stage} ({type(error).__name__}); the run folder is "
+                            "damaged") from None
     return train(session)
 
 
-def load(run_dir: str | Path, *, plugin_objects: tuple[object, ...] = ()) -> Any:
+def load(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
+         plugin_objects: tuple[object, ...] = ()) -> Any:
     """The trained model of a run folder, in eval mode.
 
     The run is assembled again from its ``config.json``, exactly as
     ``resume`` would, then the weights are read from ``model.pt`` with
-    ``torch.load(..., weights_only=True)``.
+    ``torch.load(..., weights_only=True)``. No code named in the folder runs:
+    the run's ``--plugin`` files must be passed again in ``plugins``.
     """
-    return open_run(run_dir, plugin_objects).model
+    return open_run(run_dir, plugins, plugin_objects).model
 
 
-def open_run(run_dir: str | Path, plugin_objects: tuple[object, ...] = ()) -> Session:
+def open_run(run_dir: str | Path, plugins: tuple[str, ...] = (),
+             plugin_objects: tuple[object, ...] = ()) -> Session:
     """The run of a folder, assembled again, holding its final weights in eval mode."""
     weights = runs.read_weights(run_dir)
-    session = assemble(recorded_config(run_dir, plugin_objects, out=None), plugin_objects)
+    config = recorded_config(run_dir, plugins, plugin_objects, out=None)
+    session = assemble(config, plugin_objects)
     try:
         load_weights(session.model, weights)
-    except (RuntimeError, ValueError) as error:
+    except (RuntimeError, ValueError, TypeError) as error:
         raise MnistlabError(f"{runs.MODEL} in {str(run_dir)!r} does not fit the model of stage "
-                            f"{session.config.stage} ({' '.join(str(error).split())[:200]}); "
-                            "the run folder is damaged") from None
+                            f"{session.config.stage} ({type(error).__name__}); the run folder "
+                            "is damaged") from None
     if hasattr(session.model, "eval"):
         session.model.eval()
     return session
 
 
-def recorded_config(run_dir: str | Path, plugin_objects: tuple[object, ...],
-                    **changes: Any) -> RunConfig:
+def recorded_config(run_dir: str | Path, plugins: tuple[str, ...],
+                    plugin_objects: tuple[object, ...], **changes: Any) -> RunConfig:
     """The ``RunConfig`` recorded in a run folder, with ``changes`` applied.
 
-    A piece filled by a plugin object cannot be rebuilt from the folder: it
-    must be given again, or the run is refused.
+    Nothing the folder names is imported: its ``--plugin`` files must be
+    given again in ``plugins`` and match the recorded hashes, and a piece
+    filled by a plugin object must be given again in ``plugin_objects``.
     """
     record = runs.read_config(run_dir)
     given = {object_name(plugin) for plugin in plugin_objects}
-    for piece, filled in record.get("pieces", {}).items():
-        if filled["origin"] == "object" and filled["plugin"] not in given:
+    try:
+        for piece, filled in record.get("pieces", {}).items():
+            if filled["origin"] == "object" and filled["plugin"] not in given:
+                raise MnistlabError(
+                    f"the {piece} of the run in {str(run_dir)!r} came from the plugin object "
+                    f"{filled['plugin']!r}, which a folder cannot rebuild; pass it again with "
+                    "plugin_objects=[...]")
+        settings = dict(record["settings"])
+        settings.pop("epochs_from_tutorial", None)
+        settings["plugins"] = match_plugins(run_dir, record, plugins)
+        return make_config(settings.pop("stage"), **{**settings, **changes})
+    except (KeyError, TypeError, AttributeError) as error:
+        raise MnistlabError(f"{runs.CONFIG} in {str(run_dir)!r} is damaged "
+                            f"({type(error).__name__}: {error}); run the stage again") from None
+
+
+def match_plugins(run_dir: str | Path, record: dict[str, Any],
+                  plugins: tuple[str, ...]) -> tuple[str, ...]:
+    """The given ``--plugin`` values, in the run's order, each matching a recorded hash."""
+    from mnistlab.plugin_loading import source_file
+
+    recorded = record.get("user_plugins", [])
+    given = {runs.file_sha256(source_file(spec)): spec for spec in plugins}
+    wanted = {entry["sha256"] for entry in recorded}
+    unknown = [spec for digest, spec in given.items() if digest not in wanted]
+    for entry in recorded:
+        if entry["sha256"] in given:
+            continue
+        if unknown:
             raise MnistlabError(
-                f"the {piece} of the run in {str(run_dir)!r} came from the plugin object "
-                f"{filled['plugin']!r}, which a folder cannot rebuild; pass it again with "
-                "plugin_objects=[...]")
-    settings = dict(record["settings"])
-    settings.pop("epochs_from_tutorial", None)
-    return make_config(settings.pop("stage"), **{**settings, **changes})
+                f"plugin {unknown[0]!r} differs from {entry['spec']!r}, which the run in "
+                f"{str(run_dir)!r} used (sha256 {entry['sha256'][:12]}...; its copy is "
+                f"{entry['copy']} there); pass the same file")
+        raise MnistlabError(
+            f"the run in {str(run_dir)!r} used the plugin {entry['spec']!r} (its copy is "
+            f"{entry['copy']} there); a run folder never runs code by itself: pass the file "
+            "again with --plugin")
+    if unknown:
+        raise MnistlabError(f"plugin {unknown[0]!r} was not part of the run in {str(run_dir)!r}; "
+                            "leave it out, or start a new run")
+    return tuple(given[entry["sha256"]] for entry in recorded)
 
 
 def train(session: Session) -> RunResult:
@@ -107,11 +159,15 @@ def train(session: Session) -> RunResult:
     An exception from a plugin's code comes out as a ``PluginError`` naming
     the plugin and the hook; the original is chained to it.
     """
+    out = session.config.out
+    folder = (runs.claim(out, force=session.config.force, resuming=session.first_epoch > 1)
+              if out is not None else nullcontext())
     try:
-        return _train(session)
-    except (MnistlabError, StopTraining):
+        with folder:
+            return _train(session)
+    except (MnistlabError, StopTraining, KeyboardInterrupt):
         raise
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # a plugin's sys.exit() is no success either
         failure = plugin_failure(session.pm, error)
         if failure is None:
             raise

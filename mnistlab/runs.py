@@ -8,16 +8,24 @@ A run folder holds::
     model.pt         the final weights (a state_dict)
     loss_curves.png  the loss curves
     digits.png       validation digits with their predicted labels, wrong ones in red
+    plugins/         a copy of each --plugin file the run used, named in config.json
 
 Every file is written atomically (see :mod:`mnistlab.atomic`), so an
-interrupted run leaves only complete files behind.
+interrupted run leaves only complete files behind. While a run writes, it
+holds the folder's lock (``.lock``): a second run into the same folder is
+refused, not mixed in. A folder is data: reading one never imports the
+plugins it names, which must be passed again (and match their recorded hash).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,33 +42,116 @@ CHECKPOINT = "checkpoint.pt"
 MODEL = "model.pt"
 LOSS_CURVES = "loss_curves.png"
 DIGITS = "digits.png"
-RUN_FILES = (CONFIG, METRICS, CHECKPOINT, MODEL, LOSS_CURVES, DIGITS)
+PLUGIN_COPIES = "plugins"
+PREDICTIONS = "predictions.png"
+RUN_FILES = (CONFIG, METRICS, CHECKPOINT, MODEL, LOSS_CURVES, DIGITS, PREDICTIONS, PLUGIN_COPIES)
+LOCK = ".lock"
+# Where --force keeps the run it replaces until the new one has a complete epoch.
+REPLACED = ".replaced"
 METRIC_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_acc", "seconds")
 
 
-def prepare(folder: str | Path, force: bool) -> Path:
-    """Create the run folder; refuse to overwrite an earlier run unless ``force``.
+@contextmanager
+def claim(folder: str | Path, *, force: bool, resuming: bool) -> Iterator[Path]:
+    """Hold ``folder`` for one run: locked, checked, and never left with nothing.
 
-    With ``force``, only the files a run writes are removed, never anything else.
+    A new run refuses a folder that holds something else, or a finished run
+    unless ``force``. With ``force`` the old run is set aside, not deleted,
+    until the new one has a complete epoch: interrupted before that, the
+    folder holds the old run again.
     """
+    from filelock import FileLock, Timeout
+
     folder = Path(folder)
-    if (folder / CONFIG).exists():
-        if not force:
-            raise MnistlabError(
-                f"run folder {str(folder)!r} already holds a run; pass --force to overwrite it, "
-                "--out to choose another, or --resume to continue it"
-            )
-        for name in RUN_FILES:
-            (folder / name).unlink(missing_ok=True)
+    if not str(folder).strip() or folder == Path("."):
+        raise MnistlabError("the run folder path is empty or the current folder; name a new "
+                            "folder with --out")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".mnistlab-write-test"
-        probe.touch()
-        probe.unlink()
+        lock = FileLock(folder / LOCK, timeout=0)
+        lock.acquire()
+    except Timeout:
+        raise MnistlabError(f"run folder {str(folder)!r} is in use by another mnistlab run; "
+                            "wait for it to end, or choose another --out") from None
     except OSError as error:
         raise MnistlabError(f"cannot write the run folder {str(folder)!r} ({error.strerror}); "
                             "choose a writable place with --out") from None
-    return folder
+    try:
+        _settle_replaced(folder)
+        for stale in folder.glob(".*.tmp"):  # left by a process killed mid-write
+            stale.unlink(missing_ok=True)
+        if not resuming:
+            _make_room(folder, force)
+        yield folder
+    finally:
+        _settle_replaced(folder)
+        lock.release()
+
+
+def holds_run(folder: Path) -> bool:
+    """Whether ``folder`` holds a run worth keeping: one that finished at least one epoch."""
+    return (folder / CONFIG).is_file() and (
+        (folder / CHECKPOINT).is_file() or (folder / MODEL).is_file())
+
+
+def _make_room(folder: Path, force: bool) -> None:
+    entries = [entry for entry in folder.iterdir() if entry.name not in (LOCK, REPLACED)]
+    if not entries:
+        return
+    if not (folder / CONFIG).is_file():
+        raise MnistlabError(f"{str(folder)!r} is not empty and holds no mnistlab run; choose a "
+                            "new or empty folder with --out")
+    if holds_run(folder):
+        if not force:
+            raise MnistlabError(
+                f"run folder {str(folder)!r} already holds a run; pass --force to overwrite it, "
+                "--out to choose another, or --resume to continue it")
+        aside = folder / REPLACED
+        aside.mkdir()
+        for name in RUN_FILES:
+            if (folder / name).exists():
+                (folder / name).rename(aside / name)
+        return
+    for name in RUN_FILES:  # a run that never finished an epoch: nothing to keep
+        _remove(folder / name)
+
+
+def _settle_replaced(folder: Path) -> None:
+    """Drop the run that --force replaced once the new one has an epoch; else put it back."""
+    aside = folder / REPLACED
+    if not aside.is_dir():
+        return
+    if not holds_run(folder):
+        for entry in aside.iterdir():
+            _remove(folder / entry.name)
+            entry.rename(folder / entry.name)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def copy_plugins(folder: Path, sources: dict[str, Path]) -> list[dict[str, str]]:
+    """Copy each user plugin's source into ``folder/plugins``; return their records."""
+    records = []
+    for index, (spec, source) in enumerate(sources.items(), start=1):
+        copy = Path(PLUGIN_COPIES) / f"{index}-{source.name}"
+        (folder / PLUGIN_COPIES).mkdir(exist_ok=True)
+        text = source.read_bytes()
+        with atomic_write(folder / copy) as file:
+            file.write(text)
+        records.append({"spec": spec, "sha256": hashlib.sha256(text).hexdigest(),
+                        "copy": copy.as_posix()})
+    return records
 
 
 def write_config(folder: Path, session: Session) -> None:
@@ -78,6 +169,7 @@ def write_config(folder: Path, session: Session) -> None:
         "data": {"name": data.name, "description": data.description, "checksum": data.checksum},
         "pieces": {piece: {"plugin": filled.plugin, "origin": filled.origin}
                    for piece, filled in session.pieces.items()},
+        "user_plugins": copy_plugins(folder, session.pm.sources),
         "update": describe_update(session.opt),
         "plugins": describe(session.pm),
         "device": str(session.device),
@@ -117,24 +209,34 @@ def _require(folder: str | Path, name: str) -> Path:
 
 
 def read_config(folder: str | Path) -> dict[str, Any]:
-    """The run's ``config.json``."""
+    """The run's ``config.json``, checked to have the shape a run writes."""
     path = _require(folder, CONFIG)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise MnistlabError(f"{path} is not valid JSON ({error}); the run folder is damaged"
                             ) from None
+    if not (isinstance(record, dict) and isinstance(record.get("stage"), str)
+            and isinstance(record.get("settings"), dict)):
+        raise MnistlabError(f"{path} lacks the run's stage or settings; the run folder is "
+                            "damaged: run the stage again")
+    return record
 
 
 def read_history(folder: str | Path) -> list[dict[str, Any]]:
     """The rows of ``metrics.csv`` as dicts of numbers (``None`` for empty cells)."""
     path = _require(folder, METRICS)
-    with path.open(newline="", encoding="utf-8") as file:
-        return [
-            {key: (None if value == "" else int(value) if key == "epoch" else float(value))
-             for key, value in row.items()}
-            for row in csv.DictReader(file)
-        ]
+    try:
+        with path.open(newline="", encoding="utf-8") as file:
+            return [
+                {key: (None if value in ("", None) else int(value) if key == "epoch"
+                       else float(value))
+                 for key, value in row.items() if key in METRIC_COLUMNS}
+                for row in csv.DictReader(file)
+            ]
+    except (ValueError, UnicodeDecodeError, csv.Error) as error:
+        raise MnistlabError(f"{path} is not a metrics file ({error}); the run folder is "
+                            "damaged") from None
 
 
 def read_checkpoint(folder: str | Path) -> dict[str, Any]:

@@ -119,7 +119,7 @@ class Session:
                     shuffle=shuffle, generator=generator, device=self.device).value
 
     def _steps(self, batches: Iterable[Batch]) -> Iterator[Batch]:
-        """Hand out the training batches, closing the books on each as the loop asks for the next."""
+        """Hand out the training batches, closing the books on each as the loop moves on."""
         training_loss = self.loss_func
         for xb, yb in batches:
             training_loss.last = None

@@ -1,9 +1,10 @@
 """Observer: keep the run on disk, in a folder you can resume, compare and load.
 
-Writes ``config.json`` before the first epoch; after each epoch,
-``metrics.csv`` and a ``checkpoint.pt`` to resume from; at the end, the final
-weights as ``model.pt`` and two plots. Every file is written atomically.
-Only active when the run has an ``out`` folder (the CLI always gives one).
+Writes ``config.json`` (with a copy of each ``--plugin`` file) before the
+first epoch; after each epoch, ``metrics.csv`` and a ``checkpoint.pt`` to
+resume from; at the end, the final weights as ``model.pt`` and two plots.
+Every file is written atomically. Only active when the run has an ``out``
+folder, which the runner has locked and checked (the CLI always gives one).
 Block it with ``--no-plugin run_folder``.
 """
 
@@ -20,11 +21,12 @@ from mnistlab.session import weights_of
 @hookimpl
 def before_run(session):
     out = session.config.out
-    if out is None or session.first_epoch > 1:  # nothing to keep, or resuming into it
+    if out is None:
         return
-    folder = runs.prepare(out, session.config.force)
-    runs.write_config(folder, session)
-    runs.write_metrics(folder, [])
+    # Written on resume too: a longer --epochs is part of the record.
+    runs.write_config(Path(out), session)
+    if session.first_epoch == 1:
+        runs.write_metrics(Path(out), [])
 
 
 @hookimpl

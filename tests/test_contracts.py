@@ -140,7 +140,7 @@ def test_an_epoch_written_the_tutorials_way_works_fully(tmp_path):
     out = tmp_path / "run"
     mnistlab.run("validation", epochs=1, data="sample", plugins=[path], out=str(out),
                  blocked=["console"])
-    resumed = mnistlab.runner.resume(out, epochs=2, blocked=["console"])
+    resumed = mnistlab.runner.resume(out, epochs=2, plugins=[path], blocked=["console"])
     assert torch.equal(resumed.model.lin.weight, result.model.lin.weight)
 
 

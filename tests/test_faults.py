@@ -162,6 +162,6 @@ def test_a_full_disk_is_one_line_and_leaves_only_complete_files(tmp_path):
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"error: cannot write {out}/checkpoint.pt (File too large)")
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "metrics.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "config.json", "metrics.csv"]
     assert runs.read_history(out) == []
     assert runs.read_config(out)["stage"] == "fit"
