@@ -112,8 +112,9 @@ STAGES: tuple[Stage, ...] = (
           "the reshape moves out of the model into a wrapped DataLoader",
           "same batches, reshaped before the model instead of inside it"),
     Stage("adaptive", "wrapped", "model", "adaptive_cnn", True,
-          "AdaptiveAvgPool2d lets the CNN take any image size",
-          "equal to AvgPool2d(4) on a 4x4 map, up to float rounding"),
+          "AdaptiveAvgPool2d: the model no longer fixes the image size",
+          "equal to AvgPool2d(4) on a 4x4 map, up to float rounding; the data readers and "
+          "the run folder's digit grid still take 28x28 images"),
     Stage("gpu", "adaptive", "device", "cuda_device", True,
           "train on the GPU when there is one",
           "same numbers on a CPU-only machine; on a GPU, float rounding differs"),

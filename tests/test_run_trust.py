@@ -365,3 +365,65 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
         f"--out {tmp_path / 'run'} | head -1", shell=True, capture_output=True, text=True)
     assert done.stdout.startswith("data: ")
     assert done.stderr == ""
+
+
+KILLER = """
+    import os
+    import signal
+
+    from mnistlab import hookimpl
+
+    # Armed only when asked, so that the resumed run (same file, same hash) lives.
+    POINT = os.environ.get("KILL_POINT")
+    real_fsync, real_replace = os.fsync, os.replace
+    reached = {"before_fsync": 0, "before_replace": 0, "after_replace": 0}
+
+    def arrive(point, name):
+        if point == POINT and "checkpoint.pt" in name:
+            reached[point] += 1
+            if reached[point] == 2:  # during the second epoch's checkpoint
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    def fsync(fd):
+        arrive("before_fsync", os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    def replace(source, target):
+        arrive("before_replace", str(target))
+        real_replace(source, target)
+        arrive("after_replace", str(target))
+
+    os.fsync, os.replace = fsync, replace
+
+    @hookimpl
+    def before_run():
+        pass
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
+@pytest.mark.parametrize("point", ["before_fsync", "before_replace", "after_replace"])
+def test_kill_9_at_each_point_of_a_checkpoint_write_resumes_exactly(tmp_path, point):
+    killer = write(tmp_path / "killer.py", KILLER)
+    command = [sys.executable, "-m", "mnistlab", "run", "--data", "sample", "--quiet",
+               "--plugin", killer]
+    whole = subprocess.run([*command, "--stage", "fit", "--epochs", "3", "--out",
+                            str(tmp_path / "whole")], capture_output=True, text=True)
+    assert whole.returncode == 0, whole.stderr
+    folder = tmp_path / "killed"
+    killed = subprocess.run([*command, "--stage", "fit", "--epochs", "3", "--out", str(folder)],
+                            capture_output=True, text=True,
+                            env={**os.environ, "KILL_POINT": point})
+    assert killed.returncode == -9
+    kept = runs.read_checkpoint(folder)["epoch"]
+    assert kept == (2 if point == "after_replace" else 1)
+    # metrics.csv never lists an epoch that cannot be resumed.
+    assert [row["epoch"] for row in runs.read_history(folder)] == list(range(1, 2))
+    resumed = subprocess.run([sys.executable, "-m", "mnistlab", "run", "--resume", str(folder),
+                              "--plugin", killer, "--quiet"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert not list(folder.glob(".*.tmp"))
+    final = torch.load(folder / "model.pt", weights_only=True)
+    expected = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)
+    assert all(torch.equal(final[key], expected[key]) for key in expected)
+    assert [row["epoch"] for row in runs.read_history(folder)] == [1, 2, 3]
