@@ -60,6 +60,7 @@ from mnistlab.types import EpochResult, Tensors
 # The tutorial's two small helper classes, from their plugin modules (mnistlab.plugins.<name>).
 ManualUpdate = builtin("manual_update").ManualUpdate
 WrappedDataLoader = builtin("wrapped_loader").WrappedDataLoader
+DeviceBatches = builtin("device_batches").DeviceBatches
 
 TARGET = 1.03
 # The observers that print (one line per epoch; a progress bar in a terminal) have no counterpart
@@ -99,6 +100,21 @@ def dataloader(x, y, bs, shuffle, g, dev):
 def wrapped_loader(x, y, bs, shuffle, g, dev):
     dl = DataLoader(TensorDataset(x, y), batch_size=bs, shuffle=shuffle, generator=g)
     return WrappedDataLoader(dl, lambda xb, yb: (xb.view(-1, 1, 28, 28).to(dev), yb.to(dev)))
+
+
+def device_batches(x, y, bs, shuffle, g, dev):
+    plain = DeviceBatches()
+    return Passes(lambda: plain.make_batches(x, y, bs, shuffle, g, dev))
+
+
+class Passes:
+    """Asks for a new pass at every ``for``, as mnistlab asks its batches piece each epoch."""
+
+    def __init__(self, new_pass):
+        self.new_pass = new_pass
+
+    def __iter__(self):
+        return iter(self.new_pass())
 
 
 # --- The plain pieces: loops ---------------------------------------------------------------
@@ -214,6 +230,7 @@ PLAIN_BATCHES = {
     "tensor_dataset": tensor_dataset,
     "dataloader": dataloader,
     "wrapped_loader": wrapped_loader,
+    "device_batches": device_batches,
 }
 # The loop, and whether it shuffles the training set.
 PLAIN_LOOPS = {

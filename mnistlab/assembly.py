@@ -9,6 +9,7 @@ predict with, and nothing has been written anywhere.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -59,6 +60,7 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *,
         objects: plugins given as Python objects, registered after ``config.plugins``.
         trace: print each hook call, and who answered it, to stderr.
     """
+    reproducible(config.deterministic)
     pm = get_plugin_manager(config.stage, config.plugins, config.blocked, objects)
     if trace:
         _trace_hook_calls(pm)
@@ -102,6 +104,20 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *,
     check_fit(session)
     _note_passed(session)
     return session
+
+
+def reproducible(deterministic: bool) -> None:
+    """Make torch pick deterministic kernels (or not) for this process, before CUDA starts.
+
+    cuBLAS reads ``CUBLAS_WORKSPACE_CONFIG`` when it initialises, so it is set
+    here, before any piece can touch the GPU. An operation with no
+    deterministic implementation warns instead of failing the lesson.
+    """
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = False
 
 
 def _note_passed(session: Session) -> None:
@@ -167,8 +183,13 @@ def _device_setting(config: RunConfig) -> Filled | None:
 
 
 def available_devices() -> list[str]:
-    """The device names this machine can train on."""
-    return ["cpu", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+    """The device names this machine can train on: the CPU and each accelerator."""
+    accelerator = torch.accelerator.current_accelerator() if hasattr(torch, "accelerator") else (
+        torch.device("cuda") if torch.cuda.is_available() else None)
+    if accelerator is None:
+        return ["cpu"]
+    count = getattr(torch, accelerator.type).device_count()
+    return ["cpu", *(f"{accelerator.type}:{i}" for i in range(count))]
 
 
 def _to_device(model: Any, device: torch.device) -> Any:

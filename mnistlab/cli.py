@@ -90,7 +90,11 @@ def _options(ctx: click.Context, param: click.Parameter,
 @click.option("--momentum", type=click.FloatRange(min=0, max=1, max_open=True),
               help="SGD momentum [default: 0, or 0.9 from the cnn stage on].")
 @click.option("--seed", type=int, help="Seeds the model's weights and the shuffling [default: 0].")
-@click.option("--device", help="cpu, cuda or cuda:N [default: the stage's device piece].")
+@click.option("--device", help="cpu, cuda, cuda:N, mps or xpu [default: the stage's device "
+                              "piece].")
+@click.option("--deterministic/--nondeterministic", default=None,
+              help="Deterministic kernels: the same seed gives the same weights on every "
+                   "device [default: deterministic].")
 @click.option("--data", help="sample, mnist, fashion-mnist, or a local file or folder "
                              "[default: mnist if downloaded, else sample].")
 @click.option("--data-dir", type=click.Path(file_okay=False),

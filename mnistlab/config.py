@@ -34,6 +34,9 @@ class RunConfig:
     data_dir: str | None = None
     plugins: tuple[str, ...] = field(default_factory=tuple)
     blocked: tuple[str, ...] = field(default_factory=tuple)
+    # Deterministic kernels, so that the same seed gives the same weights on every
+    # device; False trades that for speed on a GPU (and is recorded like any setting).
+    deterministic: bool = True
     # The plugins' own settings (declared with the plugin_options hook), by name.
     options: Mapping[str, Any] = field(default_factory=dict)
     # The run folder to write (config, metrics, checkpoints, plots); None: none.

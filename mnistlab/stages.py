@@ -118,6 +118,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("gpu", "adaptive", "device", "cuda_device", True,
           "train on the GPU when there is one",
           "same numbers on a CPU-only machine; on a GPU, float rounding differs"),
+    Stage("fast", "gpu", "batches", "device_batches", True,
+          "batches cut on the device, with no per-example collate",
+          "same batches in the same order, from tensors moved to the device once"),
 )
 
 STAGE_NAMES = tuple(stage.name for stage in STAGES)

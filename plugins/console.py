@@ -26,6 +26,9 @@ def before_run(session):
     installed = [name for name, origin, _ in describe(session.pm) if origin == "entry point"]
     if installed:
         print(f"installed plugins in play: {', '.join(installed)}")
+    if not config.deterministic:
+        print("nondeterministic kernels: faster on a GPU, but the same seed may not give the "
+              "same weights")
     if config.options:
         print(f"options: {', '.join(f'{k}={v}' for k, v in config.options.items())}")
     if config.epochs_from_tutorial:
