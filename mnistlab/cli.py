@@ -205,11 +205,13 @@ def stages(pieces: bool) -> None:
     def mark(text: str, changed: bool) -> str:
         return f"[bold]*{text}[/bold]" if changed else text
 
+    # No outer border: two columns fewer, so the table fits a narrow terminal.
     if pieces:
-        table = Table(title="every piece of every stage (* the one it swaps)")
+        table = Table(title="every piece of every stage (* the one it swaps)", show_edge=False)
         columns = ["stage", *PIECES]
     else:
-        table = Table(title="stages: each is its parent with one piece swapped (* what changes)")
+        table = Table(title="stages: each is its parent with one piece swapped (* what changes)",
+                      show_edge=False)
         columns = ["#", "stage", "swaps", "plugin", "lr", "momentum", "same numbers?"]
     for column in columns:
         table.add_column(column, style="bold" if column == "stage" else None)
