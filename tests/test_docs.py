@@ -6,6 +6,7 @@ folder, and shared with the browser tests in ``test_site.py``.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import html
 import importlib
@@ -21,16 +22,18 @@ from urllib.parse import unquote, urlsplit
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from mnistlab import hookspecs
 from mnistlab.cli import cli
 from mnistlab.plugin_manager import OBSERVERS
-from mnistlab.sources import plugin_source, stage_diff
-from mnistlab.stages import FIRST_PIECES, STAGES
+from mnistlab.sources import plugin_source, replaced_plugin, settings_diff, stage_diff
+from mnistlab.stages import FIRST_PIECES, STAGE_NAMES, STAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 HOOKS = [name for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")]
+CNN_STAGES = STAGE_NAMES[STAGE_NAMES.index("cnn"):]
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,68 @@ def test_each_stage_page_shows_its_diff_run_and_verdict(site, stage):
             else "test_a_changing_swap_really_changes_the_losses")
     assert f"tests/test_equivalence.py::{test}[{stage.parent}->{stage.name}]" in text
     assert f"Same numbers as {stage.parent}? {'Yes' if stage.preserves else 'No'}" in text
+
+
+def docstring_lines(source: str) -> set[int]:
+    """The numbers of the lines that hold a docstring (of the module, a class or a function)."""
+    lines = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if (isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            lines |= set(range(body[0].lineno, body[0].end_lineno + 1))
+    return lines
+
+
+@pytest.mark.parametrize("stage", [s for s in STAGES if s.parent], ids=lambda s: s.name)
+def test_a_diff_shows_code_only_numbered_as_in_the_files(stage):
+    sources = {"-": plugin_source(replaced_plugin(stage.name)), "+": plugin_source(stage.plugin)}
+    files = {side: text.splitlines() for side, text in sources.items()}
+    docstrings = {side: docstring_lines(text) for side, text in sources.items()}
+    changed = 0
+    line = {"-": 0, "+": 0}
+    for text in stage_diff(stage.name).splitlines()[2:]:
+        hunk = re.match(r"@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@", text)
+        if hunk:
+            line = {"-": int(hunk[1]), "+": int(hunk[2])}
+            continue
+        sign, body = text[:1], text[1:]
+        for side in ("-", "+"):
+            if sign in (side, " "):
+                assert files[side][line[side] - 1] == body, f"line {line[side]} ({side})"
+                if sign == side:
+                    assert line[side] not in docstrings[side], f"docstring line: {text!r}"
+                    changed += 1
+                line[side] += 1
+    assert changed > 0
+
+
+def test_diff_and_stages_show_the_settings_a_stage_changes(site):
+    diff = CliRunner().invoke(cli, ["diff", "cnn"]).output
+    for line in ("-lr = 0.5", "-momentum = 0", "+lr = 0.1", "+momentum = 0.9",
+                 "plugins/cnn.py, in its own words:",
+                 "    Model: a convolutional network of three layers."):
+        assert line in diff.splitlines()
+    assert settings_diff("sequential") == "" and settings_diff("fit") == ""
+    table = CliRunner().invoke(cli, ["stages"]).output
+    cnn_row = next(row for row in table.splitlines() if " cnn " in row)
+    assert "*0.1" in cnn_row and "*0.9" in cnn_row
+    page = site.page("stages/cnn")
+    assert missing_lines(settings_diff("cnn"), page) == []
+    assert "changes the default settings" in page_text(page)
+
+
+@pytest.mark.parametrize("stage", CNN_STAGES)
+def test_each_cnn_page_trains_the_tutorials_budget_and_draws_its_curves(site, stage):
+    page = site.page(f"stages/{stage}")
+    run = next(block for block in code_blocks(page)
+               if "validation after training" in block and f"stage {stage}:" in block)
+    assert f"stage {stage}: 25 epochs" in run
+    accuracy = float(re.search(r"validation after training: loss [\d.]+, accuracy ([\d.]+)",
+                               run).group(1))
+    assert accuracy > 0.6, "a CNN page shows a CNN that did not learn"
+    assert f'alt="loss curves of the {stage} stage, seed 0, 25 epochs"' in page
 
 
 def test_the_tests_the_stage_pages_cite_exist(site):

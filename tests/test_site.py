@@ -20,7 +20,7 @@ import pytest
 from test_docs import BuiltSite, built_site
 
 from mnistlab.sources import plugin_source
-from mnistlab.stages import FIRST_PIECES, STAGES
+from mnistlab.stages import FIRST_PIECES, STAGE_NAMES, STAGES
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -139,10 +139,20 @@ def test_every_stage_page_shows_its_source_diff_and_output(visit, stage):
         diff.scroll_into_view_if_needed()
         assert diff.locator("pre").is_visible()
         assert f"+++ plugins/{stage.plugin}.py" in diff.inner_text()
-    output = code_block(page, f"mnistlab run --stage {stage.name} --epochs 2 --data sample")
+    cnn = STAGE_NAMES.index(stage.name) >= STAGE_NAMES.index("cnn")
+    epochs = "" if cnn else " --epochs 2"  # the CNN pages train the default number
+    output = code_block(page, f"mnistlab run --stage {stage.name}{epochs} --data sample")
     output.scroll_into_view_if_needed()
     assert output.locator("pre").is_visible()
     assert "validation after training" in output.inner_text()
+    if cnn:
+        curves = page.locator("img.loss-curve")
+        curves.scroll_into_view_if_needed()
+        assert curves.is_visible()
+        assert curves.evaluate("img => img.complete && img.naturalWidth > 0")
+        box = curves.bounding_box()
+        column = page.locator("article").bounding_box()
+        assert box["x"] + box["width"] <= column["x"] + column["width"] + 1
 
 
 def test_the_nav_reaches_every_page_and_the_diagram_renders(visit, site):
@@ -197,3 +207,40 @@ def test_no_page_requests_anything_outside_127_0_0_1(visit, site):
         visit.open("" if path == "." else f"{path}/")
     assert len(visit.requests) > len(pages)
     # checked by the fixture: no request left 127.0.0.1, none failed, no script error
+
+
+# Blocks whose ends must be readable without scrolling sideways at 1280 px: every
+# wrapped block (errors, run output, command output), the stage tables and the
+# `mnistlab stages` table.
+NO_SIDEWAYS_SCROLL = """() => {
+  const clipped = [];
+  const blocks = document.querySelectorAll(
+    'article .wrap pre > code, article .md-typeset__table, article table');
+  for (const block of blocks) {
+    if (block.scrollWidth > block.clientWidth + 1) {
+      const title = block.closest('.highlight')?.querySelector('.filename')?.textContent;
+      clipped.push(`${title || block.textContent.trim().slice(0, 60)}: ` +
+                   `${block.scrollWidth} px in ${block.clientWidth} px`);
+    }
+  }
+  const stages = [...document.querySelectorAll('article .highlight')].filter(
+    box => box.querySelector('.filename')?.textContent === 'mnistlab stages');
+  for (const box of stages) {
+    const code = box.querySelector('pre > code');
+    if (code.scrollWidth > code.clientWidth + 1) {
+      clipped.push(`mnistlab stages: ${code.scrollWidth} px in ${code.clientWidth} px`);
+    }
+  }
+  return clipped;
+}"""
+
+
+def test_no_important_block_scrolls_sideways_at_1280_px(visit):
+    pages = ["plugins/", "quickstart/", "stages/", "errors/", "how-it-works/", "runs/",
+             *(f"stages/{stage.name}/" for stage in STAGES)]
+    clipped = []
+    for path in pages:
+        visit.open(path)
+        assert visit.page.viewport_size["width"] == 1280
+        clipped += [f"{path} {block}" for block in visit.page.evaluate(NO_SIDEWAYS_SCROLL)]
+    assert clipped == []

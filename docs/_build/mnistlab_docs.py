@@ -17,9 +17,11 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
+import dataclasses
 import functools
 import inspect
 import io
+import multiprocessing
 import os
 import re
 import statistics
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -37,8 +40,24 @@ from mnistlab import hookspecs
 from mnistlab.cli import cli
 from mnistlab.errors import MnistlabError
 from mnistlab.plugin_manager import OBSERVERS, get_plugin_manager
-from mnistlab.sources import plugin_path, plugin_source, replaced_plugin, stage_diff
-from mnistlab.stages import FIRST_PIECES, PIECE_HOOKS, PIECES, STAGES, get_stage, pieces_of
+from mnistlab.sources import (
+    hyper_changes,
+    plugin_docstring,
+    plugin_path,
+    plugin_source,
+    replaced_plugin,
+    settings_diff,
+    stage_diff,
+)
+from mnistlab.stages import (
+    FIRST_PIECES,
+    PIECE_HOOKS,
+    PIECES,
+    STAGE_NAMES,
+    STAGES,
+    get_stage,
+    pieces_of,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,16 +66,54 @@ ROOT = Path(__file__).resolve().parents[2]
 # 5 to 30 s instead of 0.6 s. With one thread the whole build takes about a minute.
 torch.set_num_threads(1)
 
-# Every stage page runs its stage for the tutorial's 2 epochs with seed 0, so a
-# behaviour-preserving stage shows exactly its parent's numbers.
+# Every stage page runs its stage with seed 0, so a behaviour-preserving stage
+# shows exactly its parent's numbers. The logistic stages train the tutorial's
+# 2 epochs; the CNN stages, which barely learn in 2 epochs of the sample, train
+# the default number (as many examples as the tutorial: 25 epochs of the sample).
 RUN_EPOCHS = 2
 SEED = 0
+FIRST_CNN_STAGE = "cnn"
 # The CNN stages depend on the seed: the cnn page trains these seeds for the
-# default number of epochs (as many examples as the tutorial: 25 on the sample).
+# default number of epochs.
 SPREAD_STAGE = "cnn"
 SPREAD_SEEDS = tuple(range(5))
 # The stage whose hooks the home page draws: the one `make run` trains.
 DIAGRAM_STAGE = "dataloader"
+# What each stage introduces from PyTorch, and where PyTorch documents it.
+TORCH_DOCS = "https://pytorch.org/docs/stable/"
+API_DOCS = {
+    "scratch": [("torch.randn", "generated/torch.randn.html"),
+                ("Tensor.requires_grad_", "generated/torch.Tensor.requires_grad_.html"),
+                ("Tensor.backward", "generated/torch.Tensor.backward.html"),
+                ("torch.no_grad", "generated/torch.no_grad.html"),
+                ("autograd", "notes/autograd.html")],
+    "functional": [("torch.nn.functional.cross_entropy",
+                    "generated/torch.nn.functional.cross_entropy.html")],
+    "module": [("nn.Module", "generated/torch.nn.Module.html"),
+               ("nn.Parameter", "generated/torch.nn.parameter.Parameter.html")],
+    "linear": [("nn.Linear", "generated/torch.nn.Linear.html")],
+    "optim": [("torch.optim", "optim.html"), ("optim.SGD", "generated/torch.optim.SGD.html")],
+    "dataset": [("TensorDataset", "data.html#torch.utils.data.TensorDataset"),
+                ("Dataset", "data.html#torch.utils.data.Dataset")],
+    "dataloader": [("DataLoader", "data.html#torch.utils.data.DataLoader")],
+    "validation": [("Module.train", "generated/torch.nn.Module.html#torch.nn.Module.train"),
+                   ("Module.eval", "generated/torch.nn.Module.html#torch.nn.Module.eval"),
+                   ("torch.no_grad", "generated/torch.no_grad.html")],
+    "fit": [("DataLoader", "data.html#torch.utils.data.DataLoader")],
+    "cnn": [("nn.Conv2d", "generated/torch.nn.Conv2d.html"),
+            ("functional.relu", "generated/torch.nn.functional.relu.html"),
+            ("functional.avg_pool2d", "generated/torch.nn.functional.avg_pool2d.html"),
+            ("optim.SGD (momentum)", "generated/torch.optim.SGD.html")],
+    "sequential": [("nn.Sequential", "generated/torch.nn.Sequential.html"),
+                   ("nn.ReLU", "generated/torch.nn.ReLU.html"),
+                   ("nn.AvgPool2d", "generated/torch.nn.AvgPool2d.html")],
+    "wrapped": [("DataLoader", "data.html#torch.utils.data.DataLoader"),
+                ("Tensor.view", "generated/torch.Tensor.view.html")],
+    "adaptive": [("nn.AdaptiveAvgPool2d", "generated/torch.nn.AdaptiveAvgPool2d.html")],
+    "gpu": [("torch.cuda.is_available", "generated/torch.cuda.is_available.html"),
+            ("torch.device", "tensor_attributes.html#torch.device"),
+            ("Module.to", "generated/torch.nn.Module.html#torch.nn.Module.to")],
+}
 PRESERVING_TEST = "tests/test_equivalence.py::test_a_preserving_swap_gives_the_same_losses"
 CHANGING_TEST = "tests/test_equivalence.py::test_a_changing_swap_really_changes_the_losses"
 
@@ -103,9 +160,13 @@ def working_directory(folder: str) -> Iterator[None]:
 
 
 Options = tuple[tuple[str, object], ...]
+RunKey = tuple[str, "int | None", int, tuple[str, ...], Options, bool, "float | None"]
+
+# Runs started ahead of the pages that show them, in worker processes (prefetch()).
+_prefetched: dict[RunKey, Future] = {}
+_pool: ProcessPoolExecutor | None = None
 
 
-@functools.cache
 def run(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
         plugins: tuple[str, ...] = (), options: Options = (), trace: bool = False,
         lr: float | None = None) -> tuple[str, mnistlab.types.RunResult]:
@@ -113,16 +174,66 @@ def run(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
 
     The console plugin prints with ``print()``, so its lines are caught here
     with ``redirect_stdout``; ``--trace`` lines and notes go to stderr and are
-    caught too, interleaved in the order they were written. Cached: a page
-    that compares a stage with its parent reuses the parent page's run.
-    ``options`` are the plugins' settings, as ``(name, value)`` pairs.
+    caught too, interleaved in the order they were written. ``options`` are
+    the plugins' settings, as ``(name, value)`` pairs.
+
+    Each run is made once per build: a page that compares a stage with its
+    parent, or draws a run's loss curves, reuses the run its page shows.
     """
+    return _cached_run((stage, epochs, seed, tuple(plugins), tuple(options), trace, lr))
+
+
+@functools.cache
+def _cached_run(key: RunKey) -> tuple[str, mnistlab.types.RunResult]:
+    future = _prefetched.pop(key, None)
+    return future.result() if future is not None else _train(key)
+
+
+def _train(key: RunKey) -> tuple[str, mnistlab.types.RunResult]:
+    stage, epochs, seed, plugins, options, trace, lr = key
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         result = mnistlab.run(stage, epochs=epochs, seed=seed, data="sample",
                               plugins=list(plugins), options=dict(options), trace=trace,
                               lr=lr)
-    return printed.getvalue(), result
+    # The pages need the numbers, not the weights: keep them out of the pipe.
+    return printed.getvalue(), dataclasses.replace(result, model=None)
+
+
+def heavy_runs() -> list[RunKey]:
+    """The long runs of the site: each CNN page's, and the seed spread of ``cnn``."""
+    first = STAGE_NAMES.index(FIRST_CNN_STAGE)
+    keys = [(stage, None, SEED, (), (), False, None) for stage in STAGE_NAMES[first:]
+            if (ROOT / "docs" / "stages" / f"{stage}.md").is_file()]
+    keys += [(SPREAD_STAGE, None, seed, (), (), False, None) for seed in SPREAD_SEEDS
+             if seed != SEED]
+    return keys
+
+
+def prefetch(workers: int = 2) -> None:
+    """Start the heavy runs in worker processes while the build renders the other pages.
+
+    Each worker is a fresh interpreter (spawned: forking a process that has
+    started torch's threads can hang) that trains with one thread, like this
+    one, so the numbers are those of a run made here.
+    """
+    global _pool
+    if _pool is not None:
+        return
+    _pool = ProcessPoolExecutor(max_workers=workers,
+                                mp_context=multiprocessing.get_context("spawn"))
+    for key in heavy_runs():
+        _prefetched[key] = _pool.submit(_train, key)
+
+
+def reset() -> None:
+    """Forget this build's runs and stop its workers (``mkdocs serve`` builds again)."""
+    global _pool
+    _cached_run.cache_clear()
+    _prefetched.clear()
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
 
 
 def command(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
@@ -153,9 +264,16 @@ def run_block(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
                  title=command(stage, epochs, seed, plugins, options, trace, lr))
 
 
-def scores(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED) -> str:
-    _, result = run(stage, epochs, seed)
-    return f"validation loss {result.valid_loss:.4f}, accuracy {result.valid_acc:.4f}"
+def page_epochs(stage: str) -> int | None:
+    """The epochs a stage page trains: 2 for the logistic stages, the default for the CNNs."""
+    return None if STAGE_NAMES.index(stage) >= STAGE_NAMES.index(FIRST_CNN_STAGE) else RUN_EPOCHS
+
+
+def scores(stage: str, epochs: int | None | str = "page", seed: int = SEED) -> str:
+    """The final validation scores of a run, and how long it trained."""
+    _, result = run(stage, page_epochs(stage) if epochs == "page" else epochs, seed)
+    return (f"validation loss {result.valid_loss:.4f}, accuracy {result.valid_acc:.4f} "
+            f"after {result.config.epochs} epochs")
 
 
 # --- the stage pages ---------------------------------------------------------
@@ -175,10 +293,74 @@ def source_block(plugin: str) -> str:
     return fence(plugin_source(plugin), "python", title=f"plugins/{plugin}.py")
 
 
+def prose(docstring: str) -> str:
+    """A docstring as Markdown: its ``literals`` become `code`."""
+    return re.sub(r"``(.+?)``", r"`\1`", docstring)
+
+
+def quoted(title: str, text: str) -> str:
+    """``text`` in a quote box titled ``title``."""
+    return f'!!! quote "{title}"\n\n' + textwrap.indent(text, "    ") + "\n"
+
+
+def what_changed(name: str) -> str:
+    """The "What changed" section: the plugin's own words, new settings, and the code diff."""
+    stage = get_stage(name)
+    old, plugin, piece = replaced_plugin(name), stage.plugin, stage.swaps
+    parent = f"[`{stage.parent}`]({stage_url(stage.parent, f'stages/{name}/')})"
+    parts = ["## What changed\n"]
+    parts.append(quoted(f"plugins/{plugin}.py, in its own words", prose(plugin_docstring(plugin))))
+    changes = hyper_changes(name)
+    if changes:
+        listed = ", ".join(f"`{key}` from {old_value:g} to {new_value:g}"
+                           for key, (old_value, new_value) in changes.items())
+        parts.append(f"Besides the plugin, this stage changes the **default settings** in the "
+                     f"stage table (`hyper` in `mnistlab/stages.py`): {listed}, for this stage "
+                     f"and every later one. No plugin file shows this change, so the diff "
+                     f"below ends with it; `--lr` and `--momentum` override it.\n")
+    parts.append(f"The code diff from `plugins/{old}.py`, the {piece} of {parent}, to "
+                 f"`plugins/{plugin}.py`, made from the two files at build time. It compares "
+                 f"code only: each file's docstring is its prose, quoted above. "
+                 f"`mnistlab diff {name}` prints the same, then the docstring. The other "
+                 f"{len(PIECES) - 1} pieces are unchanged.\n")
+    parts.append(fence(stage_diff(name) + settings_diff(name), "diff",
+                       title=f"mnistlab diff {name}"))
+    return "\n".join(parts)
+
+
+def loss_curve(stage: str, epochs: int | None, seed: int = SEED) -> str:
+    """A run's training and validation loss per epoch, as an inline PNG."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    _, result = run(stage, epochs, seed)
+    history = result.history
+    fig = Figure(figsize=(7, 3.2), dpi=100)
+    ax = fig.subplots()
+    for key, style, label in (("train_loss", "-", "training loss (mean of the epoch)"),
+                              ("valid_loss", "--", "validation loss")):
+        points = [(row["epoch"], row[key]) for row in history if row[key] is not None]
+        if points:
+            ax.plot(*zip(*points, strict=True), style, marker="o", markersize=3, label=label)
+    ax.set(xlabel="epoch", ylabel="loss",
+           title=f"{stage}, seed {seed}: validation accuracy {result.valid_acc:.4f} "
+                 f"after {result.config.epochs} epochs")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png", metadata={"Software": None})
+    data = base64.b64encode(png.getvalue()).decode("ascii")
+    alt = f"loss curves of the {stage} stage, seed {seed}, {result.config.epochs} epochs"
+    return f'<img class="loss-curve" alt="{alt}" src="data:image/png;base64,{data}">\n'
+
+
 def stage_page(name: str) -> str:
     """Everything a stage page shows below its prose: plugin, diff, run, verdict."""
     stage = get_stage(name)
     plugins = introduced_plugins(name)
+    epochs = page_epochs(name)
     parts = []
     if stage.parent is None:
         parts.append("## The plugins\n")
@@ -194,19 +376,29 @@ def stage_page(name: str) -> str:
                      f"with `{plugin}`. The file, read from the repository when this page "
                      "was built:\n")
         parts.append(source_block(plugin))
-        old = replaced_plugin(name)
-        parts.append("## What changed\n")
-        parts.append(f"The diff from `plugins/{old}.py`, the {piece} of "
-                     f"[`{stage.parent}`]({stage_url(stage.parent, f'stages/{name}/')}), "
-                     f"to `plugins/{plugin}.py`, made from the two files at build time; "
-                     f"`mnistlab diff {name}` prints the same. The other "
-                     f"{len(PIECES) - 1} pieces are unchanged.\n")
-        parts.append(fence(stage_diff(name), "diff", title=f"mnistlab diff {name}"))
+        parts.append(what_changed(name))
     parts.append("## Run it\n")
-    parts.append(f"The output of this run, made on the embedded sample when this page was "
-                 f"built (seed {SEED}; the seconds column is this build machine's):\n")
-    parts.append(run_block(name))
+    if epochs is None:
+        _, result = run(name, epochs)
+        parts.append(f"The output of this run, made on the embedded sample when this page was "
+                     f"built, with the tutorial's budget: {result.config.epochs} epochs of the "
+                     f"sample, {result.steps:,} optimizer steps, as many examples as the "
+                     f"tutorial's 2 epochs of 50,000 (seed {SEED}; the seconds column is this "
+                     "build machine's):\n")
+    else:
+        parts.append(f"The output of this run, made on the embedded sample when this page was "
+                     f"built: the tutorial's {epochs} epochs, seed {SEED} (the seconds column "
+                     "is this build machine's):\n")
+    parts.append(run_block(name, epochs))
+    if epochs is None:
+        parts.append("Its loss curves, drawn from the same run:\n")
+        parts.append(loss_curve(name, epochs))
     parts.append(verdict(name))
+    if name in API_DOCS:
+        parts.append("## In the PyTorch docs\n")
+        parts.append("What this stage brings in, documented by PyTorch: "
+                     + ", ".join(f"[`{label}`]({TORCH_DOCS}{path})"
+                                 for label, path in API_DOCS[name]) + ".\n")
     return "\n".join(parts)
 
 
@@ -249,7 +441,10 @@ def pieces_table() -> str:
     rows = ["| stage | " + " | ".join(PIECES) + " |", "|---" * (len(PIECES) + 1) + "|"]
     for stage in STAGES:
         pieces = pieces_of(stage.name)
-        cells = [f"**{pieces[p]}**" if p == stage.swaps else pieces[p] for p in PIECES]
+        # <wbr> lets a long name break after its underscores, so the eight columns
+        # fit the page instead of scrolling sideways.
+        names = {p: pieces[p].replace("_", "_<wbr>") for p in PIECES}
+        cells = [f"**{names[p]}**" if p == stage.swaps else names[p] for p in PIECES]
         rows.append(f"| {stage.name} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 
@@ -355,7 +550,7 @@ def cli_output(*args: str, title: str | None = None) -> str:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     if result.exit_code != 0:
         raise RuntimeError(f"mnistlab {' '.join(args)} failed: {result.output}")
-    return fence(result.output, "text", title=title or "mnistlab " + " ".join(args))
+    return fence(result.output, "text", title=title or "mnistlab " + " ".join(args), wrap=True)
 
 
 def python_example(source: str) -> str:
@@ -368,7 +563,8 @@ def python_example(source: str) -> str:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         exec(compile(source, "<docs example>", "exec"), {"__name__": "__docs_example__"})
-    return fence(source, "python") + "\n" + fence(printed.getvalue(), "text", title="output")
+    return (fence(source, "python") + "\n"
+            + fence(printed.getvalue(), "text", title="output", wrap=True))
 
 
 def toml_tables(path: str, *names: str) -> str:
@@ -385,6 +581,27 @@ def toml_tables(path: str, *names: str) -> str:
             end += 1
         shown.append("\n".join(lines[start:end]).strip())
     return fence("\n\n".join(shown), "toml", title=path)
+
+
+def digit_picture(index: int = 0) -> str:
+    """Digit ``index`` of the sample's training set, drawn as the tutorial draws it."""
+    from matplotlib.figure import Figure
+
+    from mnistlab import data
+
+    splits = data.load("sample")
+    fig = Figure(figsize=(2.2, 2.4), dpi=100)
+    ax = fig.subplots()
+    ax.imshow(splits.x_train[index].reshape((28, 28)), cmap="gray")
+    ax.set_title(f"x_train[{index}]: a {splits.y_train[index]}")
+    ax.set_xticks([0, 27])
+    ax.set_yticks([0, 27])
+    fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png", metadata={"Software": None})
+    data_uri = base64.b64encode(png.getvalue()).decode("ascii")
+    return (f'<img alt="training digit {index}, a {splits.y_train[index]}" '
+            f'src="data:image/png;base64,{data_uri}">\n')
 
 
 # --- data -----------------------------------------------------------------------
@@ -411,7 +628,7 @@ def readme_commands(heading: str) -> str:
     block = re.search(r"```sh\n(.*?)```", section, re.S)
     if block is None:
         raise RuntimeError(f"README.md has no sh block under '## {heading}'")
-    return fence(block.group(1), "sh", title="README.md")
+    return fence(block.group(1), "sh", title="README.md", wrap=True)
 
 
 # --- the plugin guide --------------------------------------------------------
