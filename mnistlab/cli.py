@@ -7,6 +7,7 @@ commands that need them, so ``mnistlab --help`` answers at once.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -27,7 +28,9 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        rank = os.environ.get("RANK", "0")  # one of N processes: say which one
+        where = "" if rank == "0" else f" (process {rank})"
+        click.echo(f"error{where}: {self.format_message()}", err=True)
 
 
 class Mnistlab(click.Group):
@@ -112,19 +115,29 @@ def _options(ctx: click.Context, param: click.Parameter,
 @click.option("--resume", type=click.Path(file_okay=False, exists=True),
               help="Continue the run in this folder from its last complete epoch (--epochs "
                    "may raise the count; pass its --plugin files again).")
+@click.option("--nproc", type=click.IntRange(min=1),
+              help="Train the distributed stage as N processes on this machine (through "
+                   "torchrun).")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the results.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json).")
 @click.option("--trace", is_flag=True, help="Print every hook call to stderr.")
-def run(stage: str | None, resume: str | None, out: str | None, as_json: bool, quiet: bool,
-        trace: bool, blocked: tuple[str, ...], **settings: Any) -> None:
+def run(stage: str | None, resume: str | None, out: str | None, nproc: int | None,
+        as_json: bool, quiet: bool, trace: bool, blocked: tuple[str, ...],
+        **settings: Any) -> None:
     """Run one stage: train, then score the validation set.
 
     Writes a run folder (config, metrics, checkpoints, final weights, plots).
     Ctrl-C stops after saving nothing half-written; --resume continues.
     """
-    from mnistlab import runner
+    from mnistlab import launch, runner
 
-    if quiet:
+    if nproc is not None and not launch.under_torchrun():
+        if stage not in (None, "distributed"):
+            raise UserError(f"--nproc trains the distributed stage, not {stage}; use "
+                            "--stage distributed")
+        sys.exit(launch.launch(nproc, _without_nproc(sys.argv[1:])))
+    writer = launch.rank() == 0  # of N processes, only rank 0 prints and writes
+    if quiet or not writer:
         blocked = (*blocked, "console", "progress")
     if resume:
         if stage is not None:
@@ -138,23 +151,37 @@ def run(stage: str | None, resume: str | None, out: str | None, as_json: bool, q
         out = resume
     elif stage is None:
         raise UserError("missing --stage; run `mnistlab stages` to list them")
-    elif "run_folder" in blocked:
+    elif "run_folder" in blocked or not writer:
         out = None
     elif out is None:
         out = new_run_folder(stage)
     try:
         if resume:
-            result = runner.resume(resume, trace=trace, blocked=blocked or None,
+            result = runner.resume(resume, trace=trace, blocked=blocked or None, write=writer,
                                    epochs=settings["epochs"], plugins=settings["plugins"])
         else:
             result = runner.run(stage, trace=trace, blocked=blocked, out=out, **settings)
     except KeyboardInterrupt as stop:
-        click.echo(_interrupted(out), err=True)
+        if writer:
+            click.echo(_interrupted(out), err=True)
         sys.exit(143 if isinstance(stop, Terminated) else 130)
     if not quiet and out is not None:
         click.echo(f"run folder: {out}")
-    if as_json:
+    if as_json and writer:
         click.echo(json.dumps(result.summary()))
+
+
+def _without_nproc(arguments: list[str]) -> list[str]:
+    """The command line again, less ``--nproc N``: what each of the N processes runs."""
+    kept, skip = [], False
+    for argument in arguments:
+        if skip:
+            skip = False
+        elif argument == "--nproc":
+            skip = True
+        elif not argument.startswith("--nproc="):
+            kept.append(argument)
+    return kept
 
 
 def new_run_folder(stage: str) -> str:
@@ -332,4 +359,12 @@ def main() -> None:
     # A closed pipe (`mnistlab ... | head -1`) ends the process quietly, as it does any Unix
     # tool; every file mnistlab writes is atomic, so none is left half-written.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    cli(prog_name="mnistlab")
+    if "RANK" in os.environ:  # one of N processes torchrun started: the GPU of its LOCAL_RANK
+        from mnistlab.launch import take_local_gpu
+
+        take_local_gpu()
+    try:
+        cli(prog_name="mnistlab")
+    finally:
+        # Past this point a SIGTERM has nothing left to stop cleanly: let it end the process.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -41,7 +41,7 @@ def run(stage: str, *, plugin_objects: tuple[object, ...] = (), trace: bool = Fa
 
 
 def resume(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
-           plugin_objects: tuple[object, ...] = (), trace: bool = False,
+           plugin_objects: tuple[object, ...] = (), trace: bool = False, write: bool = True,
            **settings: Any) -> RunResult:
     """Continue the run saved in ``run_dir`` from its last complete epoch.
 
@@ -49,11 +49,12 @@ def resume(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
     raised to train longer and ``blocked`` may leave out observers. The run's
     ``--plugin`` files are never imported from the folder: pass them again in
     ``plugins``. With the same settings, the final weights equal those of a
-    run that was never interrupted.
+    run that was never interrupted. ``write=False`` leaves the folder as it
+    is (the other processes of a distributed run read it; rank 0 writes).
     """
     given = {key: value for key, value in settings.items() if value is not None}
-    config = recorded_config(run_dir, plugins, plugin_objects, out=str(run_dir), force=False,
-                             **given)
+    config = recorded_config(run_dir, plugins, plugin_objects,
+                             out=str(run_dir) if write else None, force=False, **given)
     record = runs.read_config(run_dir)
     checkpoint = runs.read_checkpoint(run_dir)
     session = assemble(config, plugin_objects, trace=trace)

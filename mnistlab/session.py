@@ -126,6 +126,14 @@ class Session:
             yield xb, yb
             self._count_step(training_loss.last, len(yb))
 
+    def report_loss(self, loss: torch.Tensor) -> None:
+        """Record ``loss`` as this step's training loss, in place of the loss piece's last value.
+
+        For a loop that computes a batch's loss in parts, as one process of
+        several computes its share: it reports the whole batch's loss here.
+        """
+        self.loss_func.last = loss
+
     def _count_step(self, loss: torch.Tensor | None, examples: int) -> None:
         """Record one optimizer step; a NaN or infinite loss ends the run."""
         if loss is None:

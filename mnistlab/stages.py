@@ -121,6 +121,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("fast", "gpu", "batches", "device_batches", True,
           "batches cut on the device, with no per-example collate",
           "same batches in the same order, from tensors moved to the device once"),
+    Stage("distributed", "fast", "loop", "ddp_loop", True,
+          "N processes share every batch with DistributedDataParallel",
+          "one process trains as fit_loop does; N end where one does, up to float rounding"),
 )
 
 STAGE_NAMES = tuple(stage.name for stage in STAGES)

@@ -1,0 +1,62 @@
+"""Running as one of N processes: which one this is, and starting N with torchrun.
+
+``torchrun`` starts the processes and tells each its place through the
+environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``); the ``distributed``
+stage's loop joins them into one process group. Only rank 0 speaks and
+writes the run folder, so N processes leave one run behind.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def rank() -> int:
+    """This process's rank among those torchrun started; 0 when it runs alone."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def under_torchrun() -> bool:
+    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def take_local_gpu() -> None:
+    """Give each process on a machine its own GPU, the one its ``LOCAL_RANK`` names."""
+    import torch
+
+    if under_torchrun() and torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def launch(nproc: int, arguments: list[str]) -> int:
+    """Run ``mnistlab ARGUMENTS`` as ``nproc`` processes on this machine, as torchrun does.
+
+    When one process fails, torchrun stops the others at once (rank 0 then
+    says what its run folder keeps); this returns the failed process's exit
+    status and says which failed in one line, instead of torchrun's report.
+    """
+    import logging
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
+
+    # torchrun's own log (threads per process, signals it forwards, its failure report) is
+    # not the run's: the processes and the line below say what happened.
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("torch.distributed"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    args = get_args_parser().parse_args(["--standalone", f"--nproc-per-node={nproc}",
+                                         "--module", "mnistlab", *arguments])
+    try:
+        run(args)
+    except ChildFailedError as error:
+        rank, failure = error.get_first_failure()
+        code = failure.exitcode if failure.exitcode > 0 else 128 - failure.exitcode
+        print(f"error: process {rank} of {nproc} failed (exit status {failure.exitcode}); "
+              "torchrun stopped the others", file=sys.stderr)
+        return code
+    except KeyboardInterrupt:  # passed on to every process, which each end cleanly
+        return 130
+    return 0
