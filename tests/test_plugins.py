@@ -241,6 +241,7 @@ def installed_updates(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+@pytest.mark.slow  # installs packages, starts mnistlab processes
 def test_two_installed_plugins_claiming_one_piece_are_refused(installed_updates, tmp_path):
     ran = mnistlab_with(installed_updates, "run", "--stage", "fit", "--epochs", "0", "--data",
                         "sample", cwd=tmp_path)
@@ -251,6 +252,7 @@ def test_two_installed_plugins_claiming_one_piece_are_refused(installed_updates,
         "MNISTLAB_LOAD_PLUGINS"]
 
 
+@pytest.mark.slow  # installs packages, starts mnistlab processes
 def test_a_plugin_file_is_asked_before_an_installed_plugin(installed_updates, tmp_path):
     mine = write_plugin(tmp_path, "mine", UPDATE_PLUGIN.replace("{}", "Adagrad"))
     ran = mnistlab_with(installed_updates, "run", "--stage", "fit", "--epochs", "0", "--data",
@@ -266,6 +268,7 @@ def test_a_plugin_file_is_asked_before_an_installed_plugin(installed_updates, tm
         listed.stdout)
 
 
+@pytest.mark.slow  # installs packages, starts mnistlab processes
 def test_a_plugin_file_returning_none_passes_to_the_installed_plugin(installed_updates,
                                                                      tmp_path):
     passing = write_plugin(tmp_path, "passing", """

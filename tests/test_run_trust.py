@@ -127,6 +127,7 @@ def test_a_run_keeps_a_copy_and_hash_of_each_plugin_and_wants_the_same_file_agai
 # --- nothing is lost or mixed --------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts mnistlab processes
 def test_two_runs_into_one_folder_at_once_never_mix(tmp_path):
     folder = tmp_path / "same"
     slow = write(tmp_path / "slow.py", """
@@ -359,6 +360,7 @@ def test_a_plugin_calling_sys_exit_is_no_success(tmp_path):
                            "SystemExit: 0")
 
 
+@pytest.mark.slow  # starts mnistlab processes
 def test_a_closed_pipe_ends_quietly(tmp_path):
     done = subprocess.run(
         f"{sys.executable} -m mnistlab run --stage fit --data sample --epochs 3 "
@@ -401,6 +403,7 @@ KILLER = """
 """
 
 
+@pytest.mark.slow  # six mnistlab processes
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
 @pytest.mark.parametrize("point", ["before_fsync", "before_replace", "after_replace"])
 def test_kill_9_at_each_point_of_a_checkpoint_write_resumes_exactly(tmp_path, point):
