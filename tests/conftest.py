@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import pytest
 
+from mnistlab import hookimpl
 from mnistlab.data import Splits, load
 
 # One CPU thread per torch process: this one (torch is imported after this file) and every
@@ -82,3 +83,26 @@ def sample_batches(sample: Splits) -> Batches:
         math.ceil(len(sample.x_train) / defaults.bs),
         math.ceil(len(sample.x_valid) / defaults.valid_bs),
     )
+
+
+class InterruptAt:
+    """A plugin object that presses Ctrl-C at training step ``step`` of epoch ``epoch``."""
+
+    def __init__(self, epoch: int, step: int, steps_per_epoch: int) -> None:
+        self.epoch, self.step, self.steps_per_epoch = epoch, step, steps_per_epoch
+
+    @hookimpl
+    def after_batch(self, epoch: int, step: int) -> None:
+        if epoch == self.epoch and step % self.steps_per_epoch == self.step:
+            raise KeyboardInterrupt
+
+
+@pytest.fixture
+def interrupt_mid_epoch(sample_batches: Batches):
+    """``interrupt_mid_epoch(epoch)``: a plugin that presses Ctrl-C halfway through ``epoch``
+    of a run on the sample at the default batch size."""
+
+    def make(epoch: int) -> InterruptAt:
+        return InterruptAt(epoch, sample_batches.train // 2, sample_batches.train)
+
+    return make
