@@ -215,7 +215,7 @@ def test_no_page_requests_anything_outside_127_0_0_1(visit, site):
 NO_SIDEWAYS_SCROLL = """() => {
   const clipped = [];
   const blocks = document.querySelectorAll(
-    'article .wrap pre > code, article .md-typeset__table, article table');
+    'article .wrap pre > code, article .md-typeset__scrollwrap, article table');
   for (const block of blocks) {
     if (block.scrollWidth > block.clientWidth + 1) {
       const title = block.closest('.highlight')?.querySelector('.filename')?.textContent;

@@ -739,7 +739,7 @@ def user_run(files: dict[str, str], stage: str = "fit", epochs: int = 0,
     kept = [line for line in printed.getvalue().splitlines()
             if lines is None or line.startswith(("note:", *lines))]
     title = command(stage, epochs, SEED, tuple(files), options, trace=trace)
-    return fence("\n".join(kept), "text", title=title, wrap=lines is not None)
+    return fence("\n".join(kept), "text", title=title, wrap=True)
 
 
 def observer_sources() -> str:
