@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from mnistlab import plots, runs
+from mnistlab import runs
 from mnistlab.hookspecs import hookimpl
 from mnistlab.session import weights_of
 
@@ -44,6 +44,8 @@ def after_run(session, result):
     out = session.config.out
     if out is None:
         return
+    from mnistlab import plots  # matplotlib takes 0.3 s to import: only when a folder is kept
+
     folder = Path(out)
     runs.save_torch(weights_of(session.model), folder / runs.MODEL)
     plots.save_figure(plots.loss_curves({session.config.stage: result.history}),

@@ -46,14 +46,14 @@ def test_version():
     assert __version__ in invoke("--version").output
 
 
-def test_run_prints_the_data_then_one_line_per_epoch_then_json():
+def test_run_prints_the_data_then_one_line_per_epoch_then_json(sample_batches):
     result = invoke("run", "--stage", "fit", "--epochs", "2", "--data", "sample", "--json")
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert lines[0].startswith("data: sample")
     summary = json.loads(lines[-1])
     assert summary["stage"] == "fit" and summary["data"] == "sample" and summary["seed"] == 0
-    assert summary["epochs"] == 2 and summary["steps"] == 2 * 63
+    assert summary["epochs"] == 2 and summary["steps"] == 2 * sample_batches.train
     assert [row["epoch"] for row in summary["history"]] == [1, 2]
     assert 0.8 < summary["valid_acc"] <= 1
     assert summary["train_seconds"] > 0
@@ -104,6 +104,7 @@ def test_bad_numbers_are_refused_with_the_valid_range(option, value, message):
     assert message in result.stderr
 
 
+@pytest.mark.slow  # starts mnistlab processes
 def test_a_broken_plugin_exits_2_in_one_line_without_a_traceback(tmp_path):
     plugin = tmp_path / "broken.py"
     plugin.write_text("raise ImportError('missing dependency')\n")

@@ -29,6 +29,7 @@ def plugin(tmp_path: Path, name: str, body: str) -> str:
     return str(path)
 
 
+@pytest.mark.slow  # starts mnistlab processes
 def test_an_exception_in_an_observer_names_plugin_and_hook_and_keeps_completed_epochs(tmp_path):
     path = plugin(tmp_path, "flaky", """
         from mnistlab import hookimpl
@@ -75,6 +76,7 @@ def test_an_exception_in_a_plugins_model_names_the_plugin_and_its_hook(tmp_path)
         mnistlab.run("fit", epochs=1, data="sample", plugins=[path], blocked=["console"])
 
 
+@pytest.mark.slow  # starts mnistlab processes
 def test_debug_shows_the_traceback(tmp_path):
     path = plugin(tmp_path, "flaky", """
         from mnistlab import hookimpl
@@ -102,6 +104,7 @@ def test_a_model_that_is_not_callable_is_refused(tmp_path):
         mnistlab.run("fit", epochs=1, data="sample", plugins=[path], blocked=["console"])
 
 
+@pytest.mark.slow  # starts mnistlab processes
 def test_a_diverging_loss_names_epoch_and_batch_and_suggests_a_smaller_lr(tmp_path):
     done = mnistlab_cli("run", "--stage", "cnn", "--lr", "1e6", "--data", "sample", "--out",
                         str(tmp_path / "run"), cwd=tmp_path)
@@ -112,8 +115,8 @@ def test_a_diverging_loss_names_epoch_and_batch_and_suggests_a_smaller_lr(tmp_pa
     assert line.endswith("the tutorial uses --lr 0.1")
 
 
-def test_a_loss_that_turns_nan_later_keeps_the_last_good_checkpoint(tmp_path):
-    path = plugin(tmp_path, "nan_later", """
+def test_a_loss_that_turns_nan_later_keeps_the_last_good_checkpoint(tmp_path, sample_batches):
+    path = plugin(tmp_path, "nan_later", f"""
         import torch
         import torch.nn.functional as F
         from mnistlab import hookimpl
@@ -123,14 +126,14 @@ def test_a_loss_that_turns_nan_later_keeps_the_last_good_checkpoint(tmp_path):
         def loss(scores, target):
             calls[0] += torch.is_grad_enabled()  # count training batches only
             value = F.cross_entropy(scores, target)
-            return value * float("nan") if calls[0] == 72 else value
+            return value * float("nan") if calls[0] == {sample_batches.train + 9} else value
 
         @hookimpl
         def make_loss():
             return loss
     """)
     out = tmp_path / "run"
-    # Training batch 72: 63 in epoch 1, so the 9th of epoch 2.
+    # The 9th training batch of epoch 2.
     with pytest.raises(MnistlabError,
                        match=rf"in epoch 2, batch 9: .*try --lr 0.05; {out} keeps epoch 1$"):
         mnistlab.run("fit", epochs=3, data="sample", plugins=[path], out=str(out),
@@ -139,6 +142,7 @@ def test_a_loss_that_turns_nan_later_keeps_the_last_good_checkpoint(tmp_path):
     assert [row["epoch"] for row in runs.read_history(out)] == [1]
 
 
+@pytest.mark.slow  # starts mnistlab processes
 def test_an_out_folder_that_cannot_be_made_is_named(tmp_path):
     (tmp_path / "a-file").write_text("")
     done = mnistlab_cli("run", "--stage", "fit", "--epochs", "1", "--data", "sample", "--out",
@@ -154,6 +158,7 @@ def _small_disk() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
 
 
+@pytest.mark.slow  # starts mnistlab processes
 def test_a_full_disk_is_one_line_and_leaves_only_complete_files(tmp_path):
     load("sample")  # the data cache exists already; only the run folder is written
     out = tmp_path / "run"

@@ -188,6 +188,7 @@ def mnistlab_with(site: Path, *args: str, cwd: Path, **env: str) -> subprocess.C
                           capture_output=True, text=True, env=environment, cwd=cwd)
 
 
+@pytest.mark.slow  # starts mnistlab processes
 def test_an_installed_entry_point_plugin_is_loaded(installed_plugins, tmp_path):
     listed = mnistlab_with(installed_plugins, "plugins", "--stage", "fit", cwd=tmp_path)
     assert listed.returncode == 0
@@ -198,6 +199,7 @@ def test_an_installed_entry_point_plugin_is_loaded(installed_plugins, tmp_path):
     assert "halfbatch sees stage fit" in ran.stdout
 
 
+@pytest.mark.slow  # starts mnistlab processes
 def test_a_broken_installed_plugin_is_skipped_with_one_warning(installed_plugins, tmp_path):
     helped = mnistlab_with(installed_plugins, "--help", cwd=tmp_path)
     assert helped.returncode == 0 and helped.stderr == ""
@@ -210,6 +212,7 @@ def test_a_broken_installed_plugin_is_skipped_with_one_warning(installed_plugins
     ]
 
 
+@pytest.mark.slow  # starts mnistlab processes
 @pytest.mark.parametrize(("chosen", "loaded"), [("", []), ("halfbatch", ["halfbatch"])])
 def test_mnistlab_load_plugins_chooses_which_installed_plugins_load(installed_plugins, tmp_path,
                                                                      chosen, loaded):

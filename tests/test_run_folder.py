@@ -18,7 +18,6 @@ import torch
 import mnistlab
 from mnistlab import runner, runs
 from mnistlab.errors import MnistlabError
-from mnistlab.hookspecs import hookimpl
 
 
 def quick_run(stage="fit", out=None, **settings):
@@ -79,27 +78,15 @@ def test_an_existing_run_is_never_overwritten_without_force(tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
-class InterruptAt:
-    """Press Ctrl-C in the middle of an epoch."""
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    @hookimpl
-    def after_batch(self, epoch, step):
-        if epoch == self.epoch and step % 63 == 30:
-            raise KeyboardInterrupt
-
-
 def final_weights(model) -> torch.Tensor:
     return torch.cat([p.detach().flatten() for p in model.parameters()])
 
 
 @pytest.mark.parametrize("stage", ["scratch", "fit", "cnn"])
-def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, stage):
+def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, stage, interrupt_mid_epoch):
     whole = quick_run(stage, out=tmp_path / "whole", epochs=3)
     with pytest.raises(KeyboardInterrupt):
-        quick_run(stage, out=tmp_path / "cut", epochs=3, plugin_objects=(InterruptAt(2),))
+        quick_run(stage, out=tmp_path / "cut", epochs=3, plugin_objects=(interrupt_mid_epoch(2),))
     assert runs.read_checkpoint(tmp_path / "cut")["epoch"] == 1
     resumed = runner.resume(tmp_path / "cut", blocked=["console"])
     assert torch.equal(final_weights(resumed.model), final_weights(whole.model))
@@ -110,6 +97,7 @@ def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, stage):
     assert losses(tmp_path / "cut") == losses(tmp_path / "whole")
 
 
+@pytest.mark.slow  # starts mnistlab processes
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_mid_epoch_leaves_only_complete_files_and_a_resumable_run(tmp_path, signum, code):
     folder = tmp_path / "run"
@@ -142,6 +130,7 @@ def test_a_signal_mid_epoch_leaves_only_complete_files_and_a_resumable_run(tmp_p
     assert json.loads(resumed.stdout.splitlines()[-1])["history"][-1]["epoch"] == done + 1
 
 
+@pytest.mark.slow  # starts mnistlab processes
 def test_output_to_a_pipe_has_no_progress_bar_control_characters(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "mnistlab", "run", "--stage", "dataloader", "--epochs", "2",

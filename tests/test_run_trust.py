@@ -17,7 +17,7 @@ import torch
 from click.testing import CliRunner
 
 import mnistlab
-from mnistlab import hookimpl, runner, runs
+from mnistlab import runner, runs
 from mnistlab.cli import cli, new_run_folder
 from mnistlab.errors import MnistlabError
 
@@ -43,18 +43,6 @@ def refused(*args: str) -> str:
 def write(path: Path, text: str) -> str:
     path.write_text(textwrap.dedent(text))
     return str(path)
-
-
-class InterruptAt:
-    """Press Ctrl-C in the middle of an epoch."""
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    @hookimpl
-    def after_batch(self, epoch, step):
-        if epoch == self.epoch and step % 63 == 30:
-            raise KeyboardInterrupt
 
 
 # --- no code runs from a folder ------------------------------------------------------------
@@ -183,17 +171,19 @@ def test_an_empty_out_is_refused(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_force_interrupted_before_an_epoch_keeps_the_old_run(tmp_path):
+def test_force_interrupted_before_an_epoch_keeps_the_old_run(tmp_path, interrupt_mid_epoch):
     folder = tmp_path / "run"
     quick_run(out=folder, epochs=1)
     before = {name: (folder / name).read_bytes() for name in ("config.json", "model.pt")}
     with pytest.raises(KeyboardInterrupt):
-        quick_run(out=folder, epochs=2, seed=1, force=True, plugin_objects=(InterruptAt(1),))
+        quick_run(out=folder, epochs=2, seed=1, force=True,
+                  plugin_objects=(interrupt_mid_epoch(1),))
     assert {name: (folder / name).read_bytes() for name in before} == before
     assert not (folder / runs.REPLACED).exists()
     # Once the new run has an epoch, the old one is gone for good.
     with pytest.raises(KeyboardInterrupt):
-        quick_run(out=folder, epochs=2, seed=1, force=True, plugin_objects=(InterruptAt(2),))
+        quick_run(out=folder, epochs=2, seed=1, force=True,
+                  plugin_objects=(interrupt_mid_epoch(2),))
     assert json.loads((folder / "config.json").read_text())["settings"]["seed"] == 1
     assert not (folder / "model.pt").exists() and runs.read_checkpoint(folder)["epoch"] == 1
 
@@ -207,10 +197,10 @@ def test_stale_temporary_files_are_cleaned_on_resume(tmp_path):
     assert not stale.exists()
 
 
-def test_interrupted_before_the_first_epoch_leaves_no_dead_end(tmp_path):
+def test_interrupted_before_the_first_epoch_leaves_no_dead_end(tmp_path, interrupt_mid_epoch):
     folder = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        quick_run(out=folder, epochs=2, plugin_objects=(InterruptAt(1),))
+        quick_run(out=folder, epochs=2, plugin_objects=(interrupt_mid_epoch(1),))
     assert not runs.holds_run(folder)
     from mnistlab.cli import _interrupted
 
@@ -223,13 +213,14 @@ def test_interrupted_before_the_first_epoch_leaves_no_dead_end(tmp_path):
 # --- resume is exact or refuses ------------------------------------------------------------
 
 
-def test_early_stopping_resumes_exactly_and_a_stopped_run_stays_stopped(tmp_path):
+def test_early_stopping_resumes_exactly_and_a_stopped_run_stays_stopped(tmp_path,
+                                                                       interrupt_mid_epoch):
     # lr 5 makes the validation loss jump about, so early stopping ends the run early.
     settings = {"epochs": 30, "lr": 5.0, "plugins": [EARLY_STOPPING]}
     whole = quick_run(out=tmp_path / "whole", **settings)
     assert len(whole.epochs) < 30
     with pytest.raises(KeyboardInterrupt):
-        quick_run(out=tmp_path / "cut", plugin_objects=(InterruptAt(3),), **settings)
+        quick_run(out=tmp_path / "cut", plugin_objects=(interrupt_mid_epoch(3),), **settings)
     resumed = runner.resume(tmp_path / "cut", plugins=[EARLY_STOPPING], blocked=["console"])
     assert [e.epoch for e in resumed.epochs] == [e.epoch for e in whole.epochs]
     for a, b in zip(resumed.model.parameters(), whole.model.parameters(), strict=True):

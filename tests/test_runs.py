@@ -30,6 +30,7 @@ def is_cnn(stage: str) -> bool:
     return pieces_of(stage)["model"] in CNN_MODELS
 
 
+@pytest.mark.slow  # trains every stage to a floor
 @pytest.mark.parametrize("stage", [s.name for s in STAGES])
 def test_every_stage_learns_the_sample(stage):
     epochs, floor = (10, 0.80) if is_cnn(stage) else (2, 0.85)
@@ -59,7 +60,8 @@ def test_unknown_settings_are_refused():
 def test_cuda_without_a_gpu_says_what_is_available():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    with pytest.raises(MnistlabError, match="cuda is not available on this machine; available: cpu"):
+    with pytest.raises(MnistlabError,
+                       match="cuda is not available on this machine; available: cpu"):
         mnistlab.run("gpu", epochs=0, device="cuda", data="sample", blocked=["console"])
 
 
