@@ -265,7 +265,9 @@ def test_every_hook_has_a_reference_entry_with_its_signature(site):
         assert re.search(rf"\b{hook}\(", text), f"no signature for {hook}"
         first = hookspecs.__dict__[hook].mnistlab_spec["firstresult"]
         how = ("first non-None result wins" if first
-               else "every implementation is called; results are ignored")
+               else "every implementation is called; results are ignored"
+               if hook.startswith(("before_", "after_"))
+               else "every implementation is called; all results are collected")
         assert re.search(rf"{hook}\n.*\n.*\n{re.escape(how)}", text), f"{hook}: {how}?"
 
 
