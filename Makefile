@@ -32,10 +32,10 @@ lint: install  ## ruff, as configured in pyproject.toml
 	$(BIN)/python -m ruff check .
 
 docs: install  ## build the docs site into site/
-	$(BIN)/python -m mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
 
 serve: install  ## serve the docs site on http://127.0.0.1:8000
-	$(BIN)/python -m mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs serve
 
 bench: install  ## measure the kernel's overhead against plain loops
 	$(BIN)/python benchmarks/overhead.py

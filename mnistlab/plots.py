@@ -45,9 +45,10 @@ def loss_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure:
 
     Left: train loss per epoch (solid) and valid loss (dashed, for the epochs that
     measured it), one colour per run. Right: valid accuracy per epoch. Stages before
-    ``validation`` measure nothing on the valid split during training, so their runs
-    have no dashed line and no accuracy curve; the right panel says so when no run
-    has one. ``histories`` maps a label to rows such as ``RunResult.history`` or
+    ``validation`` measure nothing on the valid split during training, and the
+    tutorial's ``fit()`` (the ``fit`` stage on) measures the validation loss only, so
+    some runs have no dashed line or no accuracy curve; the right panel says so when
+    no run has one. ``histories`` maps a label to rows such as ``RunResult.history`` or
     ``runs.read_history()`` (keys ``epoch``, ``train_loss``, ``valid_loss``,
     ``valid_acc``; a missing measurement is ``None``).
     """
@@ -66,7 +67,7 @@ def loss_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure:
         if ax.lines:
             ax.legend(fontsize="small")
     if not acc_ax.lines:
-        acc_ax.text(0.5, 0.5, "not measured during training\n(stages before 'validation')",
+        acc_ax.text(0.5, 0.5, "not measured each epoch\nby this stage's loop",
                     ha="center", va="center", transform=acc_ax.transAxes, color="gray")
     return fig
 

@@ -41,7 +41,7 @@ from mnistlab.stages import PIECE_HOOKS, pieces_of
 # Observers every run has; pluggy asks the last registered first, so run_folder
 # (which may refuse to overwrite a folder) speaks before console prints anything.
 OBSERVERS = ("console", "progress", "run_folder")
-HOOK_REFERENCE = "see the Hook reference (mnistlab.hookspecs)"
+HOOK_REFERENCE = "see the Hook reference page of the docs (docs/hooks.md)"
 
 SPECS = {name: spec for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")}
 
