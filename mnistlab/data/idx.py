@@ -5,10 +5,12 @@ use), the number of dimensions, one big-endian uint32 per dimension, then the va
 order. See http://yann.lecun.com/exdb/mnist/.
 """
 
+import io
 import math
 import struct
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -25,6 +27,15 @@ STEMS = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
 
 _UBYTE = 0x08
 _IMAGE_SHAPE = (28, 28)
+
+MAX_VALUES = 2**28
+"""The most values (bytes) mnistlab reads from one IDX file: 256 MiB.
+
+MNIST's largest file holds 47 million (60,000 images of 28x28) and the largest ten-class
+MNIST-style release, EMNIST Digits, 188 million. A header that declares more belongs to a
+damaged or hostile file, such as a gzip bomb (a few MB that inflate to GBs), and reading it
+would take that much memory, and four times as much again once the images are float32.
+"""
 
 
 def read_folder(folder: Path) -> tuple[Pair, Pair]:
@@ -82,41 +93,66 @@ def labels_from(raw: np.ndarray, source: str) -> np.ndarray:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file, gzipped or not, as a read-only uint8 array of the shape it declares."""
+    """Read an IDX file, gzipped or not, as a read-only uint8 array of the shape it declares.
+
+    Only as many bytes are read (and inflated) as the header declares, plus one to tell
+    whether more follow, so a gzip bomb behind a valid header is never inflated whole.
+    """
     try:
         with open_data_file(path) as file:
-            data = file.read()
+            return read_idx_from(file, str(path))
     except (OSError, EOFError, zlib.error) as err:  # gzip reports a corrupt stream with all 3
         raise DataError(f"{path}: cannot read it ({err}); download it again") from err
-    return parse_idx(data, str(path))
 
 
 def parse_idx(data: bytes, source: str) -> np.ndarray:
     """Parse the bytes of an IDX file; ``source`` names it in errors."""
-    if len(data) < 4:
-        raise DataError(f"{source}: {len(data)} bytes is too short for an IDX file")
-    if data[:2] != b"\0\0":
+    return read_idx_from(io.BytesIO(data), source)
+
+
+def read_idx_from(file: BinaryIO, source: str) -> np.ndarray:
+    """Read an IDX file from ``file``: its header, then exactly the values it declares."""
+    shape = _read_shape(file, source)
+    expected = math.prod(shape)
+    if expected > MAX_VALUES:
         raise DataError(
-            f"{source}: not an IDX file (it starts with 0x{data[:2].hex()}, not 0x0000)"
+            f"{source}: its header declares shape {shape} ({expected:,} values), more than "
+            f"the {MAX_VALUES:,} mnistlab reads from one IDX file; MNIST-style files hold "
+            "tens of millions, so it is damaged or not an MNIST-style dataset"
         )
-    if data[2] != _UBYTE:
-        raise DataError(
-            f"{source}: IDX type code 0x{data[2]:02x} is not supported; "
-            f"MNIST-style files hold unsigned bytes (0x{_UBYTE:02x})"
+    data = file.read(expected + 1)  # one byte more than declared tells that more follow
+    if len(data) != expected:
+        problem, holds = (
+            ("truncated", f"it holds {len(data):,}")
+            if len(data) < expected
+            else ("has extra bytes at the end", "more follow")
         )
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{source}: truncated IDX header; download it again")
-    shape = struct.unpack(f">{ndim}I", data[4:header])
-    expected, found = math.prod(shape), len(data) - header
-    if found != expected:
-        problem = "truncated" if found < expected else "has extra bytes at the end"
         raise DataError(
             f"{source}: {problem}: its header declares shape {shape} ({expected:,} values) "
-            f"but it holds {found:,}; download it again"
+            f"but {holds}; download it again"
         )
-    return np.frombuffer(data, np.uint8, count=expected, offset=header).reshape(shape)
+    return np.frombuffer(data, np.uint8, count=expected).reshape(shape)
+
+
+def _read_shape(file: BinaryIO, source: str) -> tuple[int, ...]:
+    """Read and check the header: magic, type code, dimension count, then the dimensions."""
+    start = file.read(4)
+    if len(start) < 4:
+        raise DataError(f"{source}: {len(start)} bytes is too short for an IDX file")
+    if start[:2] != b"\0\0":
+        raise DataError(
+            f"{source}: not an IDX file (it starts with 0x{start[:2].hex()}, not 0x0000)"
+        )
+    if start[2] != _UBYTE:
+        raise DataError(
+            f"{source}: IDX type code 0x{start[2]:02x} is not supported; "
+            f"MNIST-style files hold unsigned bytes (0x{_UBYTE:02x})"
+        )
+    ndim = start[3]
+    dims = file.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise DataError(f"{source}: truncated IDX header; download it again")
+    return struct.unpack(f">{ndim}I", dims)
 
 
 def _find(folder: Path, stem: str) -> Path:

@@ -9,7 +9,7 @@ and refuses every other name.
 
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -18,6 +18,16 @@ from .files import open_data_file
 from .splits import Splits, make_splits
 
 _WHAT = "from a file in the tutorial's mnist.pkl.gz format"
+
+MAX_BYTES = 2**29
+"""The most bytes mnistlab unpickles from one file, once gunzipped: 512 MiB.
+
+The tutorial's mnist.pkl.gz unpacks to 220 MB (70,000 float32 images of 784 pixels and their
+labels), and a file in that format holds those same 70,000 images; but Python 3 writes the
+arrays of a protocol 2 pickle as text that can be up to twice as long, so the bound is twice
+the tutorial's. A pickle asking for more is damaged or hostile, such as a gzip bomb (a few MB
+that inflate to GBs).
+"""
 
 
 def _latin1_encode(text: str, encoding: str) -> bytes:
@@ -46,6 +56,54 @@ _ALLOWED: dict[tuple[str, str], Any] = {
 }
 
 
+class _Capped:
+    """A file that hands the unpickler at most ``limit`` bytes, then refuses.
+
+    The unpickler asks for exactly what each opcode needs, so a request beyond what is left
+    means the pickle needs more than ``limit`` bytes in all: it is refused before the bytes
+    are read (and inflated).
+    """
+
+    def __init__(self, file: BinaryIO, limit: int, source: str) -> None:
+        self._file, self._left, self._limit, self._source = file, limit, limit, source
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(self._allowed(size))
+        self._take(len(data))
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self._file.readline(self._allowed(size))
+        self._take(len(line))
+        return line
+
+    def readinto(self, buffer: Any) -> int:
+        self._allowed(memoryview(buffer).nbytes)
+        count = self._file.readinto(buffer)
+        self._take(count)
+        return count
+
+    def _allowed(self, size: int) -> int:
+        """How much to read for a request of ``size`` (all, if negative)."""
+        if size < 0:
+            return self._left + 1  # all of it: one byte beyond what is left shows it is too much
+        if size > self._left:
+            raise self._too_large()
+        return size
+
+    def _take(self, count: int) -> None:
+        self._left -= count
+        if self._left < 0:
+            raise self._too_large()
+
+    def _too_large(self) -> DataError:
+        return DataError(
+            f"{self._source}: it unpacks to more than {self._limit:,} bytes, more than a "
+            "dataset in the tutorial's format needs (its mnist.pkl.gz unpacks to 220 MB); "
+            "is this really the tutorial's mnist.pkl.gz?"
+        )
+
+
 class _ArraysOnlyUnpickler(pickle.Unpickler):
     """An unpickler that can build numpy arrays, tuples, lists and plain values, nothing else."""
 
@@ -68,7 +126,8 @@ def read_tutorial_pickle(path: Path) -> Splits:
     """Read a ``.pkl`` or ``.pkl.gz`` file in the tutorial's format as :class:`Splits`."""
     try:
         with open_data_file(path) as file:
-            content = _ArraysOnlyUnpickler(file, str(path)).load()
+            capped = _Capped(file, MAX_BYTES, str(path))
+            content = _ArraysOnlyUnpickler(capped, str(path)).load()
     except DataError:
         raise
     except Exception as err:  # bytes from elsewhere can make pickle or gzip raise almost anything
