@@ -9,6 +9,7 @@ import hashlib
 import http.server
 import socket
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +28,13 @@ PINNED_MD5 = {
     "t10k-labels-idx1-ubyte": "ca11a3ad58fc630275250e2d1e14f534",
 }
 """The md5s of :func:`tiny_files`, written out as a registry entry pins them."""
+TINY_SIZES = {
+    "train-images-idx3-ubyte": 16 + N_TRAIN * 784,
+    "train-labels-idx1-ubyte": 8 + N_TRAIN,
+    "t10k-images-idx3-ubyte": 16 + N_TEST * 784,
+    "t10k-labels-idx1-ubyte": 8 + N_TEST,
+}
+"""The sizes of :func:`tiny_files` in bytes, as a registry entry records them."""
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -67,7 +75,14 @@ class MirrorServer:
     - ``truncated`` announces the full Content-Length, sends half the body and hangs up;
     - ``slow`` waits ``SLOW_S`` seconds before answering, then serves the file;
     - ``stall`` sends the headers and half the body, then nothing for ``STALL_S`` seconds,
-      and hangs up: a client without a read timeout would wait that long for every file.
+      and hangs up: a client without a read timeout would wait that long for every file;
+    - ``endless`` sends zeros with no Content-Length, as long as the client reads them;
+    - ``huge`` announces a Content-Length of 1 TiB, then does as ``endless``;
+    - ``trickle`` announces the file's length, then sends one byte every ``TRICKLE_S``
+      seconds: never silent for long enough for a read timeout.
+
+    No handler sends for more than ``SEND_LIMIT_S`` seconds, or waits longer than that on a
+    client that stopped reading, so every request ends by itself.
 
     ``hits`` counts requests by path, across the handler threads (and so across client
     processes), so a test can tell how many times each file was downloaded.
@@ -75,6 +90,9 @@ class MirrorServer:
 
     SLOW_S = 1.0
     STALL_S = 10.0
+    TRICKLE_S = 0.05
+    SEND_LIMIT_S = 10.0
+    HUGE = 2**40
     HTML_PAGE = b"<html><body><h1>Service unavailable</h1>Try again later.</body></html>"
 
     def __init__(self, files: dict[str, bytes]) -> None:
@@ -112,6 +130,8 @@ class MirrorServer:
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            timeout = server.SEND_LIMIT_S  # on the socket: a write to a client gone quiet
+
             def do_GET(self) -> None:
                 with server._hits_lock:
                     server.hits[self.path] += 1
@@ -129,6 +149,9 @@ class MirrorServer:
                     body = server.HTML_PAGE
                 if behaviour == "slow":
                     server._closing.wait(server.SLOW_S)
+                if behaviour in ("endless", "huge", "trickle"):
+                    self.send_for_long(behaviour, len(body))
+                    return
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -141,6 +164,29 @@ class MirrorServer:
                     server._closing.wait(server.STALL_S)
                     return
                 self.wfile.write(body)
+
+            def send_for_long(self, behaviour: str, length: int) -> None:
+                """Send zeros without end, or the file's length a byte at a time."""
+                self.send_response(200)
+                if behaviour == "huge":
+                    self.send_header("Content-Length", str(server.HUGE))
+                if behaviour == "trickle":
+                    self.send_header("Content-Length", str(length))
+                self.end_headers()
+                if behaviour == "trickle":
+                    self.send_repeatedly(b"\0", length, server.TRICKLE_S)
+                else:
+                    self.send_repeatedly(bytes(65536), 2**14, 0)  # 1 GiB at most
+
+            def send_repeatedly(self, chunk: bytes, times: int, pause: float) -> None:
+                stop = time.monotonic() + server.SEND_LIMIT_S
+                for _ in range(times):
+                    if server._closing.wait(pause) or time.monotonic() > stop:
+                        return
+                    try:
+                        self.wfile.write(chunk)
+                    except OSError:  # the client hung up, as it should
+                        return
 
             def log_message(self, format: str, *args: object) -> None:
                 """Keep test output quiet."""
@@ -160,10 +206,17 @@ def refused_mirror() -> str:
     return f"http://127.0.0.1:{port}/refused/"
 
 
-def tiny_source(mirrors: tuple[str, ...], name: str = "tiny") -> DatasetSource:
+def tiny_source(
+    mirrors: tuple[str, ...], name: str = "tiny", sizes: dict[str, int] = TINY_SIZES
+) -> DatasetSource:
     """A registry entry for :func:`tiny_files` served by ``mirrors``."""
     return DatasetSource(
-        name=name, description="test digits", files=PINNED_MD5, mirrors=mirrors, n_valid=N_VALID
+        name=name,
+        description="test digits",
+        files=PINNED_MD5,
+        mirrors=mirrors,
+        n_valid=N_VALID,
+        sizes=sizes,
     )
 
 

@@ -17,6 +17,7 @@ import pooch
 import pytest
 from idx_server import (
     PINNED_MD5,
+    TINY_SIZES,
     MirrorServer,
     files_under,
     refused_mirror,
@@ -30,6 +31,9 @@ from mnistlab.data import DataError, fetch
 FILES = tiny_files()
 TIMEOUT = 0.5
 """The fetch timeout for stalls: short, so that a stall costs half a second per file."""
+DEADLINE = 0.5
+"""The fetch deadline for trickles: each file's download from one mirror stops after that."""
+IMAGES_SIZE = TINY_SIZES["train-images-idx3-ubyte"]
 TRY_AGAIN = "; try again later, or use --data sample or --data PATH"
 
 
@@ -96,6 +100,9 @@ def test_a_stalled_mirror_costs_one_timeout_per_file(server, tmp_path):
         ("html", "wrong md5, download discarded"),
         ("corrupt", "wrong md5, download discarded"),
         ("stall", f"nothing received for {TIMEOUT:g} s"),
+        ("endless", f"more than {IMAGES_SIZE:,} bytes, download stopped"),
+        ("huge", f"more than {IMAGES_SIZE:,} bytes, download stopped"),
+        ("trickle", f"not complete after {DEADLINE:g} s, download stopped"),
     ],
 )
 def test_a_fault_on_every_mirror_is_one_line_and_keeps_nothing(server, tmp_path, fault, reason):
@@ -103,7 +110,7 @@ def test_a_fault_on_every_mirror_is_one_line_and_keeps_nothing(server, tmp_path,
     start = time.monotonic()
 
     with pytest.raises(DataError) as raised:
-        fetch(tiny_source((mirror,)), tmp_path, progress=False, timeout=TIMEOUT)
+        fetch(tiny_source((mirror,)), tmp_path, False, timeout=TIMEOUT, deadline=DEADLINE)
 
     assert str(raised.value) == (
         f"could not download tiny: every mirror failed "
@@ -128,6 +135,59 @@ def test_offline_says_no_mirror_could_be_reached_in_one_line(tmp_path):
 
 
 ALL_FAULTS = ("missing", "broken", "truncated", "html", "corrupt", "stall")
+
+
+# Mirrors that never stop sending: cut off at the file's size, or at the deadline.
+
+
+@pytest.mark.parametrize("fault", ["endless", "huge"])
+def test_a_mirror_sending_more_than_the_file_holds_is_stopped_for_the_next(
+    server, tmp_path, fault
+):
+    before = server.hits.copy()
+    start = time.monotonic()
+
+    folder = fetch(tiny_source(server.mirrors(fault, "ok")), tmp_path, progress=False)
+
+    # Uncut, each endless answer would last SEND_LIMIT_S and then fail its md5.
+    assert time.monotonic() - start < 5
+    assert files_under(folder) == FILES
+    assert server.hits - before == {
+        **{f"/{fault}/{name}": 1 for name in FILES},
+        **{f"/ok/{name}": 1 for name in FILES},
+    }
+
+
+def test_a_file_of_unknown_size_is_stopped_at_the_largest_size_the_reader_takes(
+    server, tmp_path, monkeypatch
+):
+    # The real bound is 256 MiB; a smaller one keeps the test fast.
+    monkeypatch.setattr(sys.modules["mnistlab.data.fetch"], "MAX_BYTES", 100_000)
+    source = tiny_source(server.mirrors("endless"), sizes={})
+
+    with pytest.raises(DataError, match=r"endless/train-images-idx3-ubyte: more than 100,000"):
+        fetch(source, tmp_path, progress=False)
+
+    assert_only_the_lock_left(tmp_path)
+
+
+@pytest.mark.slow  # waits out one deadline per file by design
+def test_a_trickling_mirror_costs_one_deadline_per_file(server, tmp_path):
+    before = server.hits.copy()
+    start = time.monotonic()
+
+    # A trickle is never quiet for the read timeout: only the deadline stops it.
+    folder = fetch(
+        tiny_source(server.mirrors("trickle", "ok")), tmp_path, timeout=5, deadline=DEADLINE
+    )
+
+    # Four files, half a second each; uncut, each trickle would last SEND_LIMIT_S.
+    assert time.monotonic() - start < 4 * DEADLINE + 2
+    assert files_under(folder) == FILES
+    assert server.hits - before == {
+        **{f"/trickle/{name}": 1 for name in FILES},
+        **{f"/ok/{name}": 1 for name in FILES},
+    }
 
 
 def test_a_failed_fetch_leaves_an_earlier_download_as_it_was(server, tmp_path):

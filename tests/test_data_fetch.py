@@ -168,12 +168,19 @@ def test_registered_sources_pin_every_file():
     for source in DATASETS.values():
         assert len(source.files) == 4
         assert all(len(md5) == 32 for md5 in source.files.values())
+        assert source.sizes.keys() == source.files.keys()  # downloads stop past these sizes
+        assert all(1_000 < size < 100_000_000 for size in source.sizes.values())
         assert source.mirrors and source.n_valid == 10_000
 
 
 def test_a_source_must_list_the_four_idx_files():
     with pytest.raises(ValueError, match="four IDX files"):
         DatasetSource("bad", "", {"train.csv": "0" * 32}, ("http://example.invalid/",))
+
+
+def test_a_source_may_give_sizes_only_of_its_files():
+    with pytest.raises(ValueError, match=r"sizes names files that are not in files: \['x.csv'\]"):
+        DatasetSource("bad", "", PINNED_MD5, ("http://example.invalid/",), sizes={"x.csv": 1})
 
 
 @pytest.mark.parametrize("mirrors", [(), "http://example.invalid/"])

@@ -6,8 +6,11 @@ What a failed download leaves and says:
   and deletes that file if the download breaks off or the hash does not match, so an HTML error
   page served with status 200, a truncated body or a damaged copy is never kept or read;
 - any failure moves on to the next mirror: an HTTP error, a wrong md5, a connection that is
-  refused or closes early, or a server that sends nothing for ``timeout`` seconds (a per-read
-  limit, so a stalled mirror costs at most that long per file);
+  refused or closes early, a server that sends nothing for ``timeout`` seconds (a per-read
+  limit, so a stalled mirror costs at most that long per file), one that announces or sends
+  more bytes than the file's known size (:attr:`DatasetSource.sizes`, else
+  :data:`MAX_BYTES`), or one still sending ``deadline`` seconds after the request (a limit
+  per file and mirror, so one that streams without end or trickles costs at most that long);
 - when every mirror fails for a file, a :class:`DataError` says so in one line, naming the
   last error briefly and pointing to ``--data sample`` and ``--data PATH``. Files already there
   are left as they were (a damaged one is replaced only by a good copy), a dataset folder the
@@ -19,15 +22,31 @@ What a failed download leaves and says:
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import sample
+from . import idx, sample
 from .cache import resolve_data_dir
 from .errors import DataError
 from .registry import DatasetSource, lookup
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds to wait for a mirror to connect or to send more bytes before trying the next one."""
+DEFAULT_DEADLINE = 600.0
+"""Seconds one file may take from one mirror: the largest, Fashion-MNIST's 26 MB of training
+images, arrives in that time at 44 kB/s; a mirror slower than that is not worth the wait."""
+MAX_BYTES = idx.MAX_VALUES + 1024
+"""The most bytes a file of unknown size may have: the largest IDX file the reader accepts,
+its values and a header of at most 1,024 bytes (gzipped, it is smaller)."""
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """What fetch's caller asked of each download: a progress bar, and how long it may take."""
+
+    progress: bool
+    timeout: float
+    deadline: float
 
 
 def fetch(
@@ -36,6 +55,7 @@ def fetch(
     progress: bool = True,
     *,
     timeout: float = DEFAULT_TIMEOUT,
+    deadline: float = DEFAULT_DEADLINE,
 ) -> Path:
     """Download dataset ``name`` into ``<data_dir>/<name>/`` and return that folder.
 
@@ -44,7 +64,8 @@ def fetch(
     resumes a download that failed part way. A lock on ``<data_dir>/<name>.lock`` lets two
     processes fetch at once: the second waits, then finds the first one's files and keeps them.
     Nothing is printed unless ``progress`` is true (then pooch names each download and draws a
-    tqdm progress bar).
+    tqdm progress bar). ``timeout`` limits each connection and read, ``deadline`` the whole
+    download of one file from one mirror (both in seconds).
 
     ``name`` may be a :class:`DatasetSource` instead, to fetch from other mirrors. For the
     embedded sample nothing is downloaded or written: the folder inside mnistlab that holds
@@ -56,7 +77,7 @@ def fetch(
         return sample.FOLDER
     source = name if isinstance(name, DatasetSource) else lookup(name)
     try:
-        _fetch_locked(source, root, progress, timeout)
+        _fetch_locked(source, root, _Limits(progress, timeout, deadline))
     except OSError as err:  # a read-only or full data folder, not a network problem
         raise DataError(
             f"cannot write to the data folder {root} ({err.strerror or err}); free some disk "
@@ -65,7 +86,7 @@ def fetch(
     return root / source.name
 
 
-def _fetch_locked(source: DatasetSource, root: Path, progress: bool, timeout: float) -> None:
+def _fetch_locked(source: DatasetSource, root: Path, limits: _Limits) -> None:
     """Fetch every file of ``source`` while holding its lock."""
     # Imported here, not at the top: they are slow to import and only a download needs them.
     import pooch
@@ -74,7 +95,7 @@ def _fetch_locked(source: DatasetSource, root: Path, progress: bool, timeout: fl
     # pooch logs "Downloading data from ..." at INFO level to stderr. A filter rather than a
     # level change, so that two threads fetching at once cannot restore each other's level.
     def shown(record: logging.LogRecord) -> bool:
-        return progress or record.levelno > logging.INFO
+        return limits.progress or record.levelno > logging.INFO
 
     root.mkdir(parents=True, exist_ok=True)
     folder = root / source.name
@@ -83,7 +104,7 @@ def _fetch_locked(source: DatasetSource, root: Path, progress: bool, timeout: fl
         pooch.get_logger().addFilter(shown)
         try:
             for filename, md5 in source.files.items():
-                _download(source, filename, md5, folder, progress, timeout)
+                _download(source, filename, md5, folder, limits)
         finally:
             pooch.get_logger().removeFilter(shown)
             if not existed:
@@ -92,13 +113,20 @@ def _fetch_locked(source: DatasetSource, root: Path, progress: bool, timeout: fl
 
 
 def _download(
-    source: DatasetSource, filename: str, md5: str, folder: Path, progress: bool, timeout: float
+    source: DatasetSource, filename: str, md5: str, folder: Path, limits: _Limits
 ) -> None:
     """Fetch one file into ``folder`` from the first mirror that works."""
     import pooch
     import requests
 
-    downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
+    from .download import BoundedDownloader
+
+    downloader = BoundedDownloader(
+        max_bytes=source.sizes.get(filename, MAX_BYTES),
+        deadline=limits.deadline,
+        timeout=limits.timeout,
+        progressbar=limits.progress,
+    )
     last_error, reached = "", False  # DatasetSource ensures there is at least one mirror
     for mirror in source.mirrors:
         url = f"{mirror.rstrip('/')}/{filename}"
@@ -108,7 +136,7 @@ def _download(
             )
             return
         except (requests.RequestException, ValueError) as err:  # pooch: ValueError = bad hash
-            last_error = f"{url}: {_reason(err, timeout)}"
+            last_error = f"{url}: {_reason(err, limits.timeout)}"
             reached = reached or not _unreachable(err)
     if reached:
         raise DataError(
@@ -135,9 +163,13 @@ def _reason(err: Exception, timeout: float) -> str:
     """
     from requests import exceptions
 
+    from .download import Stopped
+
     root = _root_cause(err)
     if not isinstance(err, exceptions.RequestException):  # pooch's ValueError
         return "wrong md5, download discarded"
+    if isinstance(err, Stopped):  # a size or a deadline: it says which
+        return str(err)
     if isinstance(err, exceptions.HTTPError):
         return f"HTTP {err.response.status_code} {err.response.reason}"
     if isinstance(root, TimeoutError):

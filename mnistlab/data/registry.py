@@ -2,7 +2,7 @@
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import idx, sample
 from .errors import DataError
@@ -16,9 +16,10 @@ class DatasetSource:
     ``files`` maps each of the four standard IDX file names (see :data:`idx.STEMS`, optionally
     with ``.gz``) to its published md5; each base URL in ``mirrors`` must serve all four, and
     they are tried in turn for each file (:mod:`.fetch` says what makes one fail and what the
-    user is told when all do). The training file is split as the tutorial's ``mnist.pkl.gz``
-    was: the last ``n_valid`` images validate, the rest train; the t10k files are the test
-    split.
+    user is told when all do). ``sizes`` maps a file to its size in bytes where known: a
+    download that grows past it is stopped, since it could not have the right md5. The
+    training file is split as the tutorial's ``mnist.pkl.gz`` was: the last ``n_valid``
+    images validate, the rest train; the t10k files are the test split.
 
     To download from elsewhere (a local mirror, a test server) use a copy:
     ``dataclasses.replace(DATASETS["mnist"], mirrors=("http://host/mnist/",))``.
@@ -29,6 +30,7 @@ class DatasetSource:
     files: Mapping[str, str]
     mirrors: tuple[str, ...]
     n_valid: int = TUTORIAL_N_VALID
+    sizes: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Catch a mistyped registry entry when it is written, not when someone loads it.
@@ -42,6 +44,11 @@ class DatasetSource:
             raise ValueError(
                 f"dataset {self.name!r}: mirrors must be a non-empty tuple of base URLs, "
                 f"got {self.mirrors!r}"
+            )
+        if not set(self.sizes) <= set(self.files):
+            raise ValueError(
+                f"dataset {self.name!r}: sizes names files that are not in files: "
+                f"{sorted(set(self.sizes) - set(self.files))}"
             )
 
 
@@ -61,6 +68,12 @@ DATASETS: dict[str, DatasetSource] = {
                 "https://ossci-datasets.s3.amazonaws.com/mnist/",
                 "http://yann.lecun.com/exdb/mnist/",
             ),
+            sizes={
+                "train-images-idx3-ubyte.gz": 9_912_422,
+                "train-labels-idx1-ubyte.gz": 28_881,
+                "t10k-images-idx3-ubyte.gz": 1_648_877,
+                "t10k-labels-idx1-ubyte.gz": 4_542,
+            },
         ),
         DatasetSource(
             name="fashion-mnist",
@@ -72,6 +85,12 @@ DATASETS: dict[str, DatasetSource] = {
                 "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
             },
             mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+            sizes={
+                "train-images-idx3-ubyte.gz": 26_421_880,
+                "train-labels-idx1-ubyte.gz": 29_515,
+                "t10k-images-idx3-ubyte.gz": 4_422_102,
+                "t10k-labels-idx1-ubyte.gz": 5_148,
+            },
         ),
     )
 }
