@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from mnistlab.atomic import atomic_write
+from mnistlab.errors import MnistlabError
 
 DPI = 100
 """Dots per inch of every figure here: a size of W x H pixels is W/100 x H/100 inches."""
@@ -176,7 +177,12 @@ def save_figure(fig: Figure, path: str | os.PathLike[str],
     (``.png`` when there is none).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file where a folder should be, a read-only place
+        raise MnistlabError(f"cannot make the folder {target.parent} for {target.name} "
+                            f"({error.strerror or error}); choose another place with --out"
+                            ) from None
     if size is not None:
         fig.set_size_inches(size[0] / fig.dpi, size[1] / fig.dpi)
     with atomic_write(target) as file:

@@ -421,3 +421,12 @@ def test_kill_9_at_each_point_of_a_checkpoint_write_resumes_exactly(tmp_path, po
     expected = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)
     assert all(torch.equal(final[key], expected[key]) for key in expected)
     assert [row["epoch"] for row in runs.read_history(folder)] == [1, 2, 3]
+
+
+def test_compare_into_an_unwritable_place_is_one_line(tmp_path):
+    folder = tmp_path / "run"
+    quick_run(out=folder, epochs=1)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    line = refused("compare", str(folder), "--out", str(blocker / "curves.png"))
+    assert "a-file" in line and "Traceback" not in line
