@@ -28,8 +28,9 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
-        rank = os.environ.get("RANK", "0")  # one of N processes: say which one
-        where = "" if rank == "0" else f" (process {rank})"
+        from mnistlab.launch import rank
+
+        where = f" (process {rank()})" if rank() else ""  # one of N processes: say which
         click.echo(f"error{where}: {self.format_message()}", err=True)
 
 

@@ -200,12 +200,11 @@ def predict(run_dir: str, count: int, plugins: tuple[str, ...], out: str | None)
     """
     import torch
 
-    from mnistlab import plots, runs
-    from mnistlab.runner import open_run
+    from mnistlab import plots
+    from mnistlab.runner import data_changed, open_run
 
-    recorded = runs.read_config(run_dir).get("data", {})
-    session = open_run(run_dir, plugins)
-    if recorded.get("checksum") and recorded["checksum"] != session.data.checksum:
+    session, record = open_run(run_dir, plugins)
+    if data_changed(record, session):
         click.echo(f"warning: {session.data.name} differs from the data this run trained on "
                    "(checksums differ); the predictions are on the data as it is now", err=True)
     _check_range(session.data.x_valid, f"{session.data.name} valid", 0, count)

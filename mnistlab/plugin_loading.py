@@ -41,9 +41,14 @@ def instantiate(module: Any) -> object:
     return make_plugin() if callable(make_plugin) else module
 
 
+def is_path(spec: str) -> bool:
+    """Whether a ``--plugin`` value names a file rather than an importable module."""
+    return spec.endswith(".py") or os.sep in spec or "/" in spec
+
+
 def load_plugin(spec: str) -> ModuleType:
     """Import a user plugin from a ``.py`` path or an importable module name."""
-    if spec.endswith(".py") or os.sep in spec or "/" in spec:
+    if is_path(spec):
         return _load_file(Path(spec))
     try:
         return importlib.import_module(spec)
@@ -60,7 +65,7 @@ def load_plugin(spec: str) -> ModuleType:
 
 def source_file(spec: str) -> Path:
     """The file a ``--plugin`` value names, found without running it."""
-    if spec.endswith(".py") or os.sep in spec or "/" in spec:
+    if is_path(spec):
         path = Path(spec)
     else:
         try:

@@ -121,9 +121,9 @@ def _check_unmarked(name: str, attr: str, value: Any) -> None:
     """A hook-named function without mnistlab's marker would be ignored without a word."""
     if not callable(value) or inspect.isclass(value):
         return
-    foreign = [key[:-len("_impl")] for key, opts in vars(value).items()
-               if key.endswith("_impl") and isinstance(opts, dict)] if hasattr(
-                   value, "__dict__") else []
+    # pluggy marks a function with a dict attribute named PROJECT_impl.
+    foreign = [key.removesuffix("_impl") for key, opts in getattr(value, "__dict__", {}).items()
+               if key.endswith("_impl") and isinstance(opts, dict)]
     if foreign:
         raise PluginError(f"plugin {name!r}: {attr} is marked as a hook of project "
                           f"{foreign[0]!r}, not mnistlab; use `from mnistlab import hookimpl`")

@@ -53,13 +53,12 @@ def resume(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
     is (the other processes of a distributed run read it; rank 0 writes).
     """
     given = {key: value for key, value in settings.items() if value is not None}
-    config = recorded_config(run_dir, plugins, plugin_objects,
-                             out=str(run_dir) if write else None, force=False, **given)
     record = runs.read_config(run_dir)
+    config = recorded_config(run_dir, record, plugins, plugin_objects,
+                             out=str(run_dir) if write else None, force=False, **given)
     checkpoint = runs.read_checkpoint(run_dir)
     session = assemble(config, plugin_objects, trace=trace)
-    recorded = record.get("data", {}).get("checksum")
-    if recorded and recorded != session.data.checksum:
+    if data_changed(record, session):
         raise MnistlabError(f"the data {session.data.name!r} differs from the data the run in "
                             f"{str(run_dir)!r} trained on (checksums differ); resume needs the "
                             "same data")
@@ -81,14 +80,15 @@ def load(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
     ``torch.load(..., weights_only=True)``. No code named in the folder runs:
     the run's ``--plugin`` files must be passed again in ``plugins``.
     """
-    return open_run(run_dir, plugins, plugin_objects).model
+    return open_run(run_dir, plugins, plugin_objects)[0].model
 
 
 def open_run(run_dir: str | Path, plugins: tuple[str, ...] = (),
-             plugin_objects: tuple[object, ...] = ()) -> Session:
-    """The run of a folder, assembled again, holding its final weights in eval mode."""
+             plugin_objects: tuple[object, ...] = ()) -> tuple[Session, dict[str, Any]]:
+    """The run of a folder, assembled again with its final weights in eval mode; its record."""
+    record = runs.read_config(run_dir)
     weights = runs.read_weights(run_dir)
-    config = recorded_config(run_dir, plugins, plugin_objects, out=None)
+    config = recorded_config(run_dir, record, plugins, plugin_objects, out=None)
     session = assemble(config, plugin_objects)
     try:
         load_weights(session.model, weights)
@@ -98,18 +98,24 @@ def open_run(run_dir: str | Path, plugins: tuple[str, ...] = (),
                             "is damaged") from None
     if hasattr(session.model, "eval"):
         session.model.eval()
-    return session
+    return session, record
 
 
-def recorded_config(run_dir: str | Path, plugins: tuple[str, ...],
+def data_changed(record: dict[str, Any], session: Session) -> bool:
+    """Whether the run's data differs from the data its folder recorded (by checksum)."""
+    recorded = record.get("data", {}).get("checksum")
+    return bool(recorded) and recorded != session.data.checksum
+
+
+def recorded_config(run_dir: str | Path, record: dict[str, Any], plugins: tuple[str, ...],
                     plugin_objects: tuple[object, ...], **changes: Any) -> RunConfig:
-    """The ``RunConfig`` recorded in a run folder, with ``changes`` applied.
+    """The ``RunConfig`` recorded in a run folder (its ``config.json``, read as ``record``),
+    with ``changes`` applied.
 
     Nothing the folder names is imported: its ``--plugin`` files must be
     given again in ``plugins`` and match the recorded hashes, and a piece
     filled by a plugin object must be given again in ``plugin_objects``.
     """
-    record = runs.read_config(run_dir)
     given = {object_name(plugin) for plugin in plugin_objects}
     try:
         for piece, filled in record.get("pieces", {}).items():

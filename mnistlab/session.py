@@ -164,15 +164,15 @@ class Session:
         """Close the books: the epoch's result from its steps and what the loop ``measured``."""
         seconds = time.perf_counter() - self._epoch_started
         loop = self.pieces["loop"]
-        if self._epoch_steps == 0 and len(self.data.x_train):
+        if self._epoch_steps == 0:  # assembly refused an empty training split
             raise PluginError(f"{loop.who}: the loop took no training batch in epoch "
                               f"{self.epoch}; iterate session.batches('train') and compute each "
                               "batch's loss with session.loss_func")
-        if measured is None:
-            measured = {}
-        if not isinstance(measured, Mapping) or set(measured) - set(MEASURED):
-            what = (", ".join(map(repr, sorted(set(measured) - set(MEASURED))))
-                    if isinstance(measured, Mapping) else type(measured).__name__)
+        measured = {} if measured is None else measured
+        unknown = set(measured) - set(MEASURED) if isinstance(measured, Mapping) else None
+        if unknown is None or unknown:
+            what = (type(measured).__name__ if unknown is None
+                    else ", ".join(map(repr, sorted(unknown))))
             raise PluginError(f"{loop.who}: the loop returned {what}; return None or a dict "
                               f"with any of {', '.join(MEASURED)}")
         train_loss = self._epoch_loss / self._epoch_examples if self._epoch_examples else math.nan
