@@ -150,6 +150,59 @@ def test_the_drift_check_fails_when_a_line_changes(site):
     assert missing_lines(source + "\nEXTRA = 1\n", page) == ["EXTRA = 1"]
 
 
+@pytest.fixture
+def page_runs(tmp_path, monkeypatch):
+    """The docs' run helpers, keeping their runs in a folder of this test's own."""
+    monkeypatch.syspath_prepend(str(DOCS / "_build"))
+    docs = importlib.import_module("mnistlab_docs")
+    monkeypatch.setattr(docs, "RUN_CACHE", tmp_path / "docs-runs")
+    docs.reset()
+    yield docs
+    monkeypatch.undo()  # the real helpers back, then nothing of this test's runs kept
+    docs.reset()
+
+
+def test_a_build_reuses_a_run_only_while_the_code_is_the_same(page_runs, monkeypatch):
+    docs = page_runs
+    key = ("fit", 0, 0, (), (), False, None)
+    made = docs._cached_run(key)
+    assert made.epochs == 0 and "stage fit" in made.printed
+    (kept,) = docs.RUN_CACHE.glob("*.json")
+
+    trained = []
+    monkeypatch.setattr(docs, "_train", lambda key: trained.append(key) or made)
+    docs._cached_run.cache_clear()  # a later build of the same code: nothing trains
+    assert docs._cached_run(key) == made and trained == []
+
+    kept.write_text("{damaged", encoding="utf-8")  # unreadable: trained again, and kept
+    docs._cached_run.cache_clear()
+    assert docs._cached_run(key) == made and trained == [key]
+    assert docs._kept_run(key) == made
+
+    # Changed code has another fingerprint: the kept run is not used.
+    monkeypatch.setattr(docs, "code_fingerprint", lambda: "other code")
+    docs._cached_run.cache_clear()
+    docs._cached_run(key)
+    assert trained == [key, key]
+
+
+def test_the_code_fingerprint_changes_with_any_file_a_run_depends_on(page_runs, tmp_path,
+                                                                     monkeypatch):
+    docs = page_runs
+    for folder in ("mnistlab", "plugins", "examples"):
+        (tmp_path / folder / "sub").mkdir(parents=True)
+        (tmp_path / folder / "sub" / "code.py").write_text("x = 1\n", encoding="utf-8")
+    monkeypatch.setattr(docs, "ROOT", tmp_path)
+    fingerprints = set()
+    for folder in ("mnistlab", "plugins", "examples"):
+        docs.code_fingerprint.cache_clear()
+        fingerprints.add(docs.code_fingerprint())
+        (tmp_path / folder / "sub" / "code.py").write_text("x = 2\n", encoding="utf-8")
+    docs.code_fingerprint.cache_clear()
+    fingerprints.add(docs.code_fingerprint())
+    assert len(fingerprints) == 4
+
+
 # --- the stage pages ---------------------------------------------------------
 
 

@@ -19,10 +19,13 @@ import base64
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import inspect
 import io
+import json
 import multiprocessing
 import os
+import platform
 import re
 import statistics
 import sys
@@ -36,6 +39,7 @@ import torch
 from click.testing import CliRunner
 
 import mnistlab
+import mnistlab.atomic
 from mnistlab import hookspecs
 from mnistlab.cli import cli
 from mnistlab.errors import MnistlabError
@@ -162,42 +166,99 @@ def working_directory(folder: str) -> Iterator[None]:
 Options = tuple[tuple[str, object], ...]
 RunKey = tuple[str, "int | None", int, tuple[str, ...], Options, bool, "float | None"]
 
+# Runs made by earlier builds, one JSON file each, named after the run's settings and
+# everything its numbers depend on (code_fingerprint): a build after a change to the
+# code trains again; a build after a change to the pages only reuses. `make clean`
+# removes them.
+RUN_CACHE = ROOT / "build" / "docs-runs"
+
 # Runs started ahead of the pages that show them, in worker processes (prefetch()).
 _prefetched: dict[RunKey, Future] = {}
 _pool: ProcessPoolExecutor | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class PageRun:
+    """What a page shows of a run: what it printed, and its numbers (not its weights)."""
+
+    printed: str
+    epochs: int
+    steps: int
+    valid_loss: float
+    valid_acc: float
+    history: list[dict[str, object]]
+
+
 def run(stage: str, epochs: int | None = RUN_EPOCHS, seed: int = SEED,
         plugins: tuple[str, ...] = (), options: Options = (), trace: bool = False,
-        lr: float | None = None) -> tuple[str, mnistlab.types.RunResult]:
-    """Run a stage on the sample and return what it printed, and its result.
+        lr: float | None = None) -> tuple[str, PageRun]:
+    """Run a stage on the sample and return what it printed, and its numbers.
 
     The console plugin prints with ``print()``, so its lines are caught here
     with ``redirect_stdout``; ``--trace`` lines and notes go to stderr and are
     caught too, interleaved in the order they were written. ``options`` are
     the plugins' settings, as ``(name, value)`` pairs.
 
-    Each run is made once per build: a page that compares a stage with its
-    parent, or draws a run's loss curves, reuses the run its page shows.
+    Each run is made once: a page that compares a stage with its parent, or
+    draws a run's loss curves, reuses the run its page shows, and a later build
+    of the same code reuses it from :data:`RUN_CACHE`.
     """
-    return _cached_run((stage, epochs, seed, tuple(plugins), tuple(options), trace, lr))
+    result = _cached_run((stage, epochs, seed, tuple(plugins), tuple(options), trace, lr))
+    return result.printed, result
 
 
 @functools.cache
-def _cached_run(key: RunKey) -> tuple[str, mnistlab.types.RunResult]:
+def _cached_run(key: RunKey) -> PageRun:
+    kept = _kept_run(key)
+    if kept is not None:
+        return kept
     future = _prefetched.pop(key, None)
-    return future.result() if future is not None else _train(key)
+    result = future.result() if future is not None else _train(key)
+    try:
+        RUN_CACHE.mkdir(parents=True, exist_ok=True)
+        mnistlab.atomic.write_text(_kept_path(key), json.dumps(dataclasses.asdict(result)))
+    except (OSError, MnistlabError):  # a read-only checkout: the next build trains again
+        pass
+    return result
 
 
-def _train(key: RunKey) -> tuple[str, mnistlab.types.RunResult]:
+def _train(key: RunKey) -> PageRun:
     stage, epochs, seed, plugins, options, trace, lr = key
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         result = mnistlab.run(stage, epochs=epochs, seed=seed, data="sample",
                               plugins=list(plugins), options=dict(options), trace=trace,
                               lr=lr)
-    # The pages need the numbers, not the weights: keep them out of the pipe.
-    return printed.getvalue(), dataclasses.replace(result, model=None)
+    return PageRun(printed.getvalue(), result.config.epochs, result.steps, result.valid_loss,
+                   result.valid_acc, result.history)
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """What a run's numbers depend on, hashed: mnistlab (code and sample), the plugins,
+    the examples, this file, the versions of Python and torch, and torch's threads."""
+    digest = hashlib.sha256(f"{sys.version} {platform.machine()} torch {torch.__version__} "
+                            f"threads {torch.get_num_threads()}".encode())
+    digest.update(Path(__file__).read_bytes())
+    files = [path for folder in ("mnistlab", "plugins", "examples")
+             for path in (ROOT / folder).rglob("*")
+             if path.is_file() and "__pycache__" not in path.parts]
+    for path in sorted(files):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _kept_path(key: RunKey) -> Path:
+    name = hashlib.sha256(repr((code_fingerprint(), key)).encode()).hexdigest()[:32]
+    return RUN_CACHE / f"{name}.json"
+
+
+def _kept_run(key: RunKey) -> PageRun | None:
+    """The run an earlier build made with these settings and this code, if it kept one."""
+    try:
+        return PageRun(**json.loads(_kept_path(key).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):  # none yet, or unreadable: train again
+        return None
 
 
 def heavy_runs() -> list[RunKey]:
@@ -211,18 +272,20 @@ def heavy_runs() -> list[RunKey]:
 
 
 def prefetch(workers: int = 2) -> None:
-    """Start the heavy runs in worker processes while the build renders the other pages.
+    """Start the heavy runs that no earlier build kept in worker processes, while the
+    build renders the other pages.
 
     Each worker is a fresh interpreter (spawned: forking a process that has
     started torch's threads can hang) that trains with one thread, like this
     one, so the numbers are those of a run made here.
     """
     global _pool
-    if _pool is not None:
+    todo = [key for key in heavy_runs() if _kept_run(key) is None]
+    if _pool is not None or not todo:
         return
     _pool = ProcessPoolExecutor(max_workers=workers,
                                 mp_context=multiprocessing.get_context("spawn"))
-    for key in heavy_runs():
+    for key in todo:
         _prefetched[key] = _pool.submit(_train, key)
 
 
@@ -230,6 +293,7 @@ def reset() -> None:
     """Forget this build's runs and stop its workers (``mkdocs serve`` builds again)."""
     global _pool
     _cached_run.cache_clear()
+    code_fingerprint.cache_clear()
     _prefetched.clear()
     if _pool is not None:
         _pool.shutdown(wait=False, cancel_futures=True)
@@ -273,7 +337,7 @@ def scores(stage: str, epochs: int | None | str = "page", seed: int = SEED) -> s
     """The final validation scores of a run, and how long it trained."""
     _, result = run(stage, page_epochs(stage) if epochs == "page" else epochs, seed)
     return (f"validation loss {result.valid_loss:.4f}, accuracy {result.valid_acc:.4f} "
-            f"after {result.config.epochs} epochs")
+            f"after {result.epochs} epochs")
 
 
 # --- the stage pages ---------------------------------------------------------
@@ -344,7 +408,7 @@ def loss_curve(stage: str, epochs: int | None, seed: int = SEED) -> str:
             ax.plot(*zip(*points, strict=True), style, marker="o", markersize=3, label=label)
     ax.set(xlabel="epoch", ylabel="loss",
            title=f"{stage}, seed {seed}: validation accuracy {result.valid_acc:.4f} "
-                 f"after {result.config.epochs} epochs")
+                 f"after {result.epochs} epochs")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend()
@@ -352,7 +416,7 @@ def loss_curve(stage: str, epochs: int | None, seed: int = SEED) -> str:
     png = io.BytesIO()
     fig.savefig(png, format="png", metadata={"Software": None})
     data = base64.b64encode(png.getvalue()).decode("ascii")
-    alt = f"loss curves of the {stage} stage, seed {seed}, {result.config.epochs} epochs"
+    alt = f"loss curves of the {stage} stage, seed {seed}, {result.epochs} epochs"
     return f'<img class="loss-curve" alt="{alt}" src="data:image/png;base64,{data}">\n'
 
 
@@ -380,15 +444,15 @@ def stage_page(name: str) -> str:
     parts.append("## Run it\n")
     if epochs is None:
         _, result = run(name, epochs)
-        parts.append(f"The output of this run, made on the embedded sample when this page was "
-                     f"built, with the tutorial's budget: {result.config.epochs} epochs of the "
-                     f"sample, {result.steps:,} optimizer steps, as many examples as the "
-                     f"tutorial's 2 epochs of 50,000 (seed {SEED}; the seconds column is this "
-                     "build machine's):\n")
+        parts.append(f"The output of this run on the embedded sample, made by the site's build "
+                     f"from the code on this page, with the tutorial's budget: {result.epochs} "
+                     f"epochs of the sample, {result.steps:,} optimizer steps, as many examples "
+                     f"as the tutorial's 2 epochs of 50,000 (seed {SEED}; the seconds column is "
+                     "the build machine's):\n")
     else:
-        parts.append(f"The output of this run, made on the embedded sample when this page was "
-                     f"built: the tutorial's {epochs} epochs, seed {SEED} (the seconds column "
-                     "is this build machine's):\n")
+        parts.append(f"The output of this run on the embedded sample, made by the site's build "
+                     f"from the code on this page: the tutorial's {epochs} epochs, seed {SEED} "
+                     "(the seconds column is the build machine's):\n")
     parts.append(run_block(name, epochs))
     if epochs is None:
         parts.append("Its loss curves, drawn from the same run:\n")
@@ -452,7 +516,7 @@ def pieces_table() -> str:
 def seed_spread(stage: str = SPREAD_STAGE, seeds: tuple[int, ...] = SPREAD_SEEDS) -> str:
     """A table of final scores across seeds, trained for the default epochs."""
     results = [run(stage, None, seed)[1] for seed in seeds]
-    epochs = results[0].config.epochs
+    epochs = results[0].epochs
     rows = ["| seed | validation loss | validation accuracy |", "|---|---|---|"]
     rows += [f"| {seed} | {r.valid_loss:.4f} | {r.valid_acc:.4f} |"
              for seed, r in zip(seeds, results, strict=True)]
@@ -469,7 +533,7 @@ def seed_spread(stage: str = SPREAD_STAGE, seeds: tuple[int, ...] = SPREAD_SEEDS
 def spread_summary() -> str:
     """One sentence with the seed spread, for the CNN stages after `cnn`."""
     accs = [run(SPREAD_STAGE, None, seed)[1].valid_acc for seed in SPREAD_SEEDS]
-    epochs = run(SPREAD_STAGE, None, SPREAD_SEEDS[0])[1].config.epochs
+    epochs = run(SPREAD_STAGE, None, SPREAD_SEEDS[0])[1].epochs
     return (f"Across seeds {SPREAD_SEEDS[0]}–{SPREAD_SEEDS[-1]}, `{SPREAD_STAGE}` trained for "
             f"the default {epochs} epochs ends between **{min(accs):.4f} and {max(accs):.4f}** "
             "validation accuracy in this build.")
