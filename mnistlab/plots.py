@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from mnistlab.atomic import atomic_write
@@ -37,6 +38,12 @@ DIGIT_CELL_SIZE = (100, 120)
 DIGIT_SIDE = 28
 """MNIST digits are 28x28 pixels."""
 
+DIGIT_GRID_SIDE = 84
+"""Pixel side of one digit in :func:`digit_grid`: three screen pixels per digit pixel."""
+
+DIGIT_GRID_MARGIN = 6
+"""Pixels below each digit of :func:`digit_grid`, between it and the next row's title."""
+
 WRONG_COLOR = "tab:red"
 """The colour of a wrong prediction's title and frame in :func:`digit_grid`."""
 
@@ -53,7 +60,10 @@ def loss_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure:
     ``runs.read_history()`` (keys ``epoch``, ``train_loss``, ``valid_loss``,
     ``valid_acc``; a missing measurement is ``None``).
     """
-    fig = _figure(LOSS_CURVES_SIZE)
+    # Fixed margins rather than a layout engine: the labels never change size, and
+    # laying them out afresh takes as long as drawing the whole figure.
+    fig = _figure(LOSS_CURVES_SIZE, layout=None)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.1, top=0.93, wspace=0.22)
     loss_ax, acc_ax = fig.subplots(1, 2)
     for i, (label, history) in enumerate(histories.items()):
         color = f"C{i % 10}"
@@ -91,6 +101,10 @@ def digit_grid(images: np.ndarray, labels: Sequence[int],
     ``predictions``, a wrong one gets a title and a frame in :data:`WRONG_COLOR`, so
     the mistakes stand out at a glance. ``images`` are ``(N, 784)`` rows or
     ``(N, 28, 28)`` images with pixels in [0, 1], drawn with black at 0.
+
+    The grid is one set of axes measured in pixels, with each digit an image placed
+    in its cell: a set of axes per digit takes five times as long to draw, and a
+    run folder draws this grid at the end of every run.
     """
     pictures = _as_images(images)
     count = len(pictures)
@@ -102,25 +116,30 @@ def digit_grid(images: np.ndarray, labels: Sequence[int],
     if ncols < 1:
         raise ValueError(f"ncols must be at least 1, got {ncols}")
     cols, rows = min(ncols, count), math.ceil(count / ncols)
-    fig = _figure((DIGIT_CELL_SIZE[0] * cols, DIGIT_CELL_SIZE[1] * rows))
+    cell_width, cell_height = DIGIT_CELL_SIZE
+    fig = _figure((cell_width * cols, cell_height * rows), layout=None)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    side = DIGIT_GRID_SIDE
+    title_height = cell_height - side - DIGIT_GRID_MARGIN
     for i, picture in enumerate(pictures):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        _draw_digit(ax, picture)
+        row, col = divmod(i, cols)
+        left = col * cell_width + (cell_width - side) / 2
+        top = row * cell_height + title_height
+        ax.imshow(picture, cmap="gray", vmin=0, vmax=1, interpolation="nearest",
+                  extent=(left, left + side, top + side, top))
         label = int(labels[i])
-        if predictions is None:
-            ax.set_title(str(label))
-        else:
-            _mark_prediction(ax, int(predictions[i]), label)
+        wrong = predictions is not None and int(predictions[i]) != label
+        title = str(label) if predictions is None else f"{int(predictions[i])} ({label})"
+        ax.text(left + side / 2, top - 6, title, ha="center", va="bottom", fontsize="large",
+                color=WRONG_COLOR if wrong else "black", fontweight="bold" if wrong else None)
+        ax.add_patch(Rectangle((left, top), side, side, fill=False,
+                               edgecolor=WRONG_COLOR if wrong else "black",
+                               linewidth=3 if wrong else 0.8))
+    # After the images, which set limits and aspect of their own: the axes span the
+    # figure in pixels, y growing downwards like the rows.
+    ax.set(xlim=(0, cell_width * cols), ylim=(cell_height * rows, 0), aspect="auto")
     return fig
-
-
-def _mark_prediction(ax: Axes, prediction: int, label: int) -> None:
-    if prediction == label:
-        ax.set_title(f"{prediction} ({label})")
-        return
-    ax.set_title(f"{prediction} ({label})", color=WRONG_COLOR, fontweight="bold")
-    for spine in ax.spines.values():
-        spine.set(color=WRONG_COLOR, linewidth=3)
 
 
 def digit_image(image: np.ndarray, scale: int = 10) -> Figure:

@@ -96,15 +96,21 @@ def test_loss_curves_say_when_no_run_measured_accuracy():
     assert "not measured" in acc_ax.texts[0].get_text()
 
 
+def grid_titles(figure):
+    """The digit grid's titles, in reading order, and whether each is in the wrong colour."""
+    (ax,) = figure.axes
+    return ([text.get_text() for text in ax.texts],
+            [same_color(text.get_color(), plots.WRONG_COLOR) for text in ax.texts])
+
+
 def test_digit_grid_marks_wrong_predictions_in_red(sample, tmp_path):
     labels = [3, 1, 4, 1, 5]
     figure = plots.digit_grid(sample.x_valid[:5], labels, predictions=[3, 7, 4, 1, 6], ncols=3)
-    titles = [ax.get_title() for ax in figure.axes]
+    titles, wrong = grid_titles(figure)
     assert titles == ["3 (3)", "7 (1)", "4 (4)", "1 (1)", "6 (5)"]
-    wrong = [same_color(ax.title.get_color(), plots.WRONG_COLOR) for ax in figure.axes]
     assert wrong == [False, True, False, False, True]
-    frames = [same_color(ax.spines["left"].get_edgecolor(), plots.WRONG_COLOR)
-              for ax in figure.axes]
+    frames = [same_color(frame.get_edgecolor(), plots.WRONG_COLOR)
+              for frame in figure.axes[0].patches]
     assert frames == wrong
     # 3 columns x 2 rows of 100 x 120 pixel cells.
     assert png_size(plots.save_figure(figure, tmp_path / "grid.png")) == (300, 240)
@@ -114,11 +120,27 @@ def test_digit_grid_titles_labels_and_takes_rows_or_images(sample):
     rows = sample.x_train[:4]
     for images in (rows, rows.reshape(4, 28, 28)):
         figure = plots.digit_grid(images, sample.y_train[:4])
-        assert [ax.get_title() for ax in figure.axes] == [str(y) for y in sample.y_train[:4]]
-        np.testing.assert_array_equal(figure.axes[2].images[0].get_array(),
+        assert grid_titles(figure) == ([str(y) for y in sample.y_train[:4]], [False] * 4)
+        np.testing.assert_array_equal(figure.axes[0].images[2].get_array(),
                                       rows[2].reshape(28, 28))
     with pytest.raises(ValueError, match="labels"):
         plots.digit_grid(rows, [1, 2])
+
+
+def test_digit_grid_puts_each_digit_in_its_own_cell(sample):
+    figure = plots.digit_grid(sample.x_valid[:10], sample.y_valid[:10], ncols=4)
+    (ax,) = figure.axes
+    width, height = plots.DIGIT_CELL_SIZE
+    cells = []
+    for image in ax.images:
+        left, right, bottom, top = image.get_extent()
+        column, row = int(left // width), int(top // height)
+        # Inside its cell, and below the cell's title.
+        assert column * width <= left < right <= (column + 1) * width
+        assert row * height < top < bottom <= (row + 1) * height
+        cells.append((row, column))
+    assert cells == [divmod(i, 4) for i in range(10)]
+    assert ax.get_xlim() == (0, 4 * width) and ax.get_ylim() == (3 * height, 0)
 
 
 def test_save_figure_writes_a_stated_size(tmp_path):
