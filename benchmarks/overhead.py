@@ -461,7 +461,9 @@ def load_average() -> str:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    # The gpu stage on a GPU: deterministic kernels, or two equal runs could differ in the last bit.
+    # Both sides with the kernels a run uses by default (mnistlab.run sets them for its own run
+    # only); on a GPU, two equal runs could otherwise differ in the last bit.
+    torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
     print(f"machine: {machine()}")

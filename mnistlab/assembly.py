@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -60,7 +61,6 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *,
         objects: plugins given as Python objects, registered after ``config.plugins``.
         trace: print each hook call, and who answered it, to stderr.
     """
-    reproducible(config.deterministic)
     pm = get_plugin_manager(config.stage, config.plugins, config.blocked, objects)
     if trace:
         _trace_hook_calls(pm)
@@ -106,18 +106,29 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *,
     return session
 
 
-def reproducible(deterministic: bool) -> None:
-    """Make torch pick deterministic kernels (or not) for this process, before CUDA starts.
+@contextmanager
+def reproducible(deterministic: bool) -> Iterator[None]:
+    """Let torch pick deterministic kernels (or not) while a run assembles and trains.
 
     cuBLAS reads ``CUBLAS_WORKSPACE_CONFIG`` when it initialises, so it is set
-    here, before any piece can touch the GPU. An operation with no
-    deterministic implementation warns instead of failing the lesson.
+    here, before any piece can touch the GPU, and stays set. An operation with
+    no deterministic implementation warns instead of failing the lesson. The
+    flags are process-wide, so the block puts back the ones it found: code
+    that runs after ``mnistlab.run()`` in the same process keeps its own.
     """
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    cudnn = torch.backends.cudnn
+    found = (torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled(),
+             cudnn.deterministic, cudnn.benchmark)
     torch.use_deterministic_algorithms(deterministic, warn_only=True)
-    torch.backends.cudnn.deterministic = deterministic
-    torch.backends.cudnn.benchmark = False
+    cudnn.deterministic, cudnn.benchmark = deterministic, False
+    try:
+        yield
+    finally:
+        algorithms, warn_only, cudnn.deterministic, cudnn.benchmark = found
+        torch.use_deterministic_algorithms(algorithms, warn_only=warn_only)
 
 
 def _note_passed(session: Session) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mnistlab import runs
-from mnistlab.assembly import assemble, make_config
+from mnistlab.assembly import assemble, make_config, reproducible
 from mnistlab.blame import plugin_failure
 from mnistlab.config import RunConfig
 from mnistlab.errors import MnistlabError, StopTraining
@@ -37,7 +37,9 @@ def run(stage: str, *, plugin_objects: tuple[object, ...] = (), trace: bool = Fa
         **settings: any ``RunConfig`` field (``epochs``, ``bs``, ``lr``, ``seed``,
             ``data``, ``plugins``, ``options``, ...).
     """
-    return train(assemble(make_config(stage, **settings), plugin_objects, trace=trace))
+    config = make_config(stage, **settings)
+    with reproducible(config.deterministic):
+        return train(assemble(config, plugin_objects, trace=trace))
 
 
 def resume(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
@@ -57,18 +59,19 @@ def resume(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
     config = recorded_config(run_dir, record, plugins, plugin_objects,
                              out=str(run_dir) if write else None, force=False, **given)
     checkpoint = runs.read_checkpoint(run_dir)
-    session = assemble(config, plugin_objects, trace=trace)
-    if data_changed(record, session):
-        raise MnistlabError(f"the data {session.data.name!r} differs from the data the run in "
-                            f"{str(run_dir)!r} trained on (checksums differ); resume needs the "
-                            "same data")
-    try:
-        session.load_state_dict(checkpoint)
-    except (RuntimeError, KeyError, TypeError, ValueError) as error:
-        raise MnistlabError(f"{runs.CHECKPOINT} in {str(run_dir)!r} does not fit this run of "
-                            f"stage {config.stage} ({type(error).__name__}); the run folder is "
-                            "damaged") from None
-    return train(session)
+    with reproducible(config.deterministic):
+        session = assemble(config, plugin_objects, trace=trace)
+        if data_changed(record, session):
+            raise MnistlabError(f"the data {session.data.name!r} differs from the data the run "
+                                f"in {str(run_dir)!r} trained on (checksums differ); resume "
+                                "needs the same data")
+        try:
+            session.load_state_dict(checkpoint)
+        except (RuntimeError, KeyError, TypeError, ValueError) as error:
+            raise MnistlabError(f"{runs.CHECKPOINT} in {str(run_dir)!r} does not fit this run "
+                                f"of stage {config.stage} ({type(error).__name__}); the run "
+                                "folder is damaged") from None
+        return train(session)
 
 
 def load(run_dir: str | Path, *, plugins: tuple[str, ...] = (),

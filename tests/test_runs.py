@@ -20,6 +20,7 @@ import pytest
 import torch
 
 import mnistlab
+from mnistlab import runner, runs
 from mnistlab.errors import MnistlabError
 from mnistlab.stages import STAGES, pieces_of
 
@@ -70,3 +71,58 @@ def test_the_gpu_stage_trains_on_the_gpu():
     result = mnistlab.run("gpu", epochs=1, data="sample", blocked=["console"])
     assert next(result.model.parameters()).is_cuda
     assert result.valid_acc > 0.1
+
+
+# --- deterministic kernels ---------------------------------------------------
+
+
+def kernel_flags() -> tuple[bool, bool, bool, bool]:
+    cudnn = torch.backends.cudnn
+    return (torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+            cudnn.deterministic, cudnn.benchmark)
+
+
+class KernelFlagsSeen:
+    """An observer that notes torch's determinism flags while the run trains."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[bool, bool, bool, bool]] = []
+
+    @mnistlab.hookimpl
+    def after_epoch(self, session):
+        self.seen.append(kernel_flags())
+
+
+@pytest.fixture
+def callers_flags():
+    """Put back torch's determinism flags as they were, whatever the test set them to."""
+    algorithms, warn_only, deterministic, benchmark = kernel_flags()
+    yield
+    torch.use_deterministic_algorithms(algorithms, warn_only=warn_only)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = benchmark
+
+
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_a_run_trains_with_the_kernels_it_records_and_gives_the_callers_back(
+        deterministic, callers_flags, tmp_path):
+    # The caller's own flags, the opposite of the run's: a notebook's code, say.
+    torch.use_deterministic_algorithms(not deterministic)
+    torch.backends.cudnn.deterministic = not deterministic
+    torch.backends.cudnn.benchmark = deterministic
+    callers = kernel_flags()
+
+    seen = KernelFlagsSeen()
+    out = tmp_path / "run"
+    mnistlab.run("fit", epochs=1, data="sample", deterministic=deterministic, out=str(out),
+                 blocked=["console"], plugin_objects=(seen,))
+    during = (deterministic, True, deterministic, False)  # warn-only; cudnn never benchmarks
+    assert seen.seen == [during]
+    assert kernel_flags() == callers
+
+    # Resume trains with the recorded setting, not the caller's.
+    assert runs.read_config(out)["settings"]["deterministic"] is deterministic
+    runner.resume(out, epochs=2, blocked=["console"], plugin_objects=(seen,))
+    assert seen.seen == [during, during]
+    assert kernel_flags() == callers
