@@ -21,6 +21,18 @@ def under_torchrun() -> bool:
     return "RANK" in os.environ and "WORLD_SIZE" in os.environ
 
 
+def processes() -> int:
+    """How many processes torchrun started for this run; 1 when it runs alone."""
+    return int(os.environ["WORLD_SIZE"]) if under_torchrun() else 1
+
+
+def joined() -> bool:
+    """Whether this process has joined the others in a ``torch.distributed`` process group."""
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized()
+
+
 def take_local_gpu() -> None:
     """Give each process on a machine its own GPU, the one its ``LOCAL_RANK`` names."""
     import torch

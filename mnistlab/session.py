@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from mnistlab import launch
 from mnistlab.config import RunConfig
 from mnistlab.errors import MnistlabError, PluginError, StopTraining
 from mnistlab.pieces import Filled, fill
@@ -109,6 +110,12 @@ class Session:
                 f"{loop.who}: the loop began a second pass over the training split in epoch "
                 f"{self.epoch}; the runner calls it once per epoch, so drop its own "
                 "`for epoch in ...`")
+        if launch.processes() > 1 and not launch.joined():
+            raise MnistlabError(
+                f"stage {self.config.stage}: torchrun started {launch.processes()} processes, "
+                f"but its loop ({self.pieces['loop'].who}) trains without joining them, so each "
+                "would train the whole run alone; run it without torchrun, or use --stage "
+                "distributed, whose loop shares every batch among the processes")
         self._train_passes += 1
         return self._steps(batches)
 

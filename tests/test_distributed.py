@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 import torch
 
+from mnistlab import run as run_stage
 from mnistlab import runs
+from mnistlab.errors import MnistlabError
 
 pytestmark = pytest.mark.slow
 
@@ -118,3 +120,17 @@ def test_nproc_is_for_the_distributed_stage(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "error: --nproc trains the distributed stage, not fit; use --stage distributed")
+
+
+def test_a_one_process_stage_under_torchrun_is_refused_before_it_trains(monkeypatch, tmp_path):
+    # What torchrun tells each of its processes; the fit stage's loop never joins them.
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    out = tmp_path / "run"
+    with pytest.raises(MnistlabError) as refused:
+        run_stage("fit", epochs=1, data="sample", out=str(out), blocked=["console"])
+    assert str(refused.value) == (
+        "stage fit: torchrun started 2 processes, but its loop (plugin 'fit_loop') trains "
+        "without joining them, so each would train the whole run alone; run it without "
+        "torchrun, or use --stage distributed, whose loop shares every batch among the processes")
+    assert not (out / runs.CHECKPOINT).exists()
