@@ -79,7 +79,7 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *,
     loss = fill(pm, "loss", config=config)
     check_loss(loss)
     update = fill(pm, "update", config=config, model=model.value)
-    check_update(update)
+    check_update(update, model.value)
     loop = fill(pm, "loop", config=config)
     check_loop(loop)
     # The batches piece is asked again for every pass; this first answer, one

@@ -52,7 +52,7 @@ def check_loss(filled: Filled) -> Any:
     return filled.value
 
 
-def check_update(filled: Filled) -> Any:
+def check_update(filled: Filled, model: Any) -> Any:
     require_instance(filled)
     for method in ("step", "zero_grad"):
         if not callable(getattr(filled.value, method, None)):
@@ -60,6 +60,16 @@ def check_update(filled: Filled) -> Any:
                 f"{filled.who} returned {type(filled.value).__name__} from make_update, which "
                 f"has no {method}() method; return a torch.optim optimizer or an object with "
                 "step() and zero_grad()")
+    # An optimizer steps the tensors it holds: any that are not the model's would train
+    # something else, silently. (An update written by hand holds no param_groups.)
+    held = [p for group in getattr(filled.value, "param_groups", ()) for p in group["params"]]
+    models = {id(p) for p in model.parameters()}
+    foreign = sum(id(p) not in models for p in held)
+    if foreign:
+        raise PluginError(
+            f"{filled.who}: the optimizer from make_update holds {foreign} of its {len(held)} "
+            "tensors outside the model, so training would not change the model; build it from "
+            "the model that make_update is given: optim.SGD(model.parameters(), lr=config.lr)")
     return filled.value
 
 
@@ -79,14 +89,15 @@ def check_fit(session: Session) -> None:
     """Pass one validation batch through the model and the loss, before any training.
 
     The batch is cut with a generator of its own and the model runs in eval
-    mode without gradients, with torch's random state put back afterwards:
-    the check changes nothing that the run will compute.
+    mode, with torch's random state put back afterwards and no backward pass:
+    the check changes nothing that the run will compute. Gradients are on, so
+    it also sees whether the loss reaches any weight that training can change.
     """
     batches, model, loss = (session.pieces[p] for p in ("batches", "model", "loss"))
     xb, yb = first_batch(session, batches)
     shape = tuple(xb.shape)
     training = getattr(model.value, "training", None)
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
+    with torch.random.fork_rng(devices=[]), torch.enable_grad():
         if training is not None:
             model.value.eval()
         try:
@@ -117,6 +128,14 @@ def check_fit(session: Session) -> None:
             value).__name__
         raise PluginError(f"{loss.who}: the loss of a batch is {got}, not a scalar tensor; "
                           "reduce it to one number, for example with .mean()")
+    if not scores.requires_grad:
+        raise PluginError(f"{model.who}: the model's scores depend on no weight that "
+                          "requires grad, so training cannot change them; keep requires_grad "
+                          "on its weights (nn.Module layers and nn.Parameter have it)")
+    if not value.requires_grad:
+        raise PluginError(f"{loss.who}: the loss of a batch is cut off from the model's "
+                          "weights (no gradient reaches them); compute it from the scores with "
+                          "torch operations, without .item(), .detach() or torch.tensor()")
 
 
 def first_batch(session: Session, batches: Filled) -> tuple[torch.Tensor, torch.Tensor]:

@@ -117,8 +117,9 @@ def make_model(config: RunConfig) -> Callable[..., torch.Tensor] | None:
     Returns:
         An instance (not a class) that maps a batch of inputs to a
         ``(batch, number of classes)`` tensor of scores, with a
-        ``parameters()`` method: an ``nn.Module`` is one. Stops at the first
-        non-None result.
+        ``parameters()`` method: an ``nn.Module`` is one. The scores must
+        depend on weights that require grad, or training has nothing to
+        change. Stops at the first non-None result.
     """
 
 
@@ -133,7 +134,11 @@ def make_loss(config: RunConfig) -> Callable[[torch.Tensor, torch.Tensor], torch
 
     Returns:
         A function or module instance ``loss(scores, targets)`` returning a
-        scalar tensor. Stops at the first non-None result.
+        scalar tensor computed from the scores, so that gradients reach the
+        model (no ``.item()`` or ``.detach()`` on the way). Before training,
+        the runner checks it once on the model's scores for one validation
+        batch, with gradients on but no backward pass. Stops at the first
+        non-None result.
     """
 
 
@@ -149,7 +154,9 @@ def make_update(config: RunConfig, model: Any) -> Any | None:
 
     Returns:
         An instance with ``step()`` and ``zero_grad()`` methods, as every
-        ``torch.optim`` optimizer has. Stops at the first non-None result.
+        ``torch.optim`` optimizer has. An optimizer must hold the model's own
+        parameters (all of them, or the part to train), not a copy's. Stops
+        at the first non-None result.
     """
 
 

@@ -252,6 +252,30 @@ def test_a_loop_returning_an_unknown_measurement_is_refused(tmp_path):
             return lambda scores, targets: 0.5
      """, "the loss of a batch is float, not a scalar tensor"),
     ("""
+        from torch import nn, optim
+        @hookimpl
+        def make_update(config, model):
+            return optim.SGD(nn.Linear(784, 10).parameters(), lr=config.lr)
+     """, "the optimizer from make_update holds 2 of its 2 tensors outside the model, so "
+          "training would not change the model; build it from the model that make_update is "
+          "given: optim.SGD(model.parameters(), lr=config.lr)"),
+    ("""
+        from torch import nn
+        @hookimpl
+        def make_model():
+            return nn.Linear(784, 10).requires_grad_(False)
+     """, "the model's scores depend on no weight that requires grad, so training cannot "
+          "change them; keep requires_grad on its weights"),
+    ("""
+        import torch
+        import torch.nn.functional as F
+        @hookimpl
+        def make_loss():
+            return lambda scores, targets: torch.tensor(F.cross_entropy(scores, targets).item())
+     """, "the loss of a batch is cut off from the model's weights (no gradient reaches them); "
+          "compute it from the scores with torch operations, without .item(), .detach() or "
+          "torch.tensor()"),
+    ("""
         @hookimpl
         def make_batches(x, y, batch_size):
             return ((x[i:i + batch_size],) for i in range(0, len(x), batch_size))
@@ -390,3 +414,17 @@ def test_plugin_objects_are_recorded_and_a_folder_needs_the_ones_that_fill_piece
         mnistlab.load(str(out))
     model = mnistlab.load(str(out), plugin_objects=(SmallModel(),))
     assert isinstance(model, torch.nn.Linear)
+
+
+def test_an_optimizer_of_part_of_the_model_is_fine(tmp_path):
+    # Training only the last layer is a choice, not a mistake: every tensor it holds is
+    # the model's.
+    path = plugin(tmp_path, """
+        from torch import optim
+
+        @hookimpl
+        def make_update(config, model):
+            return optim.SGD([model.lin.bias], lr=config.lr)
+    """)
+    result = cli_run("--plugin", path)
+    assert result.exit_code == 0, result.output

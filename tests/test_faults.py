@@ -124,9 +124,11 @@ def test_a_loss_that_turns_nan_later_keeps_the_last_good_checkpoint(tmp_path, sa
         calls = [0]
 
         def loss(scores, target):
-            calls[0] += torch.is_grad_enabled()  # count training batches only
+            # Calls with gradients on: the runner's check before training, then each
+            # training batch (validation runs without gradients).
+            calls[0] += torch.is_grad_enabled()
             value = F.cross_entropy(scores, target)
-            return value * float("nan") if calls[0] == {sample_batches.train + 9} else value
+            return value * float("nan") if calls[0] == {1 + sample_batches.train + 9} else value
 
         @hookimpl
         def make_loss():
