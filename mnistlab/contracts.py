@@ -21,10 +21,38 @@ if TYPE_CHECKING:
 
 
 def check_data(filled: Filled) -> Tensors:
-    if not isinstance(filled.value, Tensors):
-        raise PluginError(f"{filled.who} returned {type(filled.value).__name__} from make_data; "
+    data = filled.value
+    if not isinstance(data, Tensors):
+        raise PluginError(f"{filled.who} returned {type(data).__name__} from make_data; "
                           "return mnistlab.types.Tensors(x_train, y_train, x_valid, y_valid)")
-    return filled.value
+    problem = _split_problem(data, "train") or _split_problem(data, "valid")
+    if problem is None and data.x_train.shape[1:] != data.x_valid.shape[1:]:
+        problem = (f"examples are shaped {tuple(data.x_train.shape[1:])} in x_train but "
+                   f"{tuple(data.x_valid.shape[1:])} in x_valid; give both splits one shape")
+    if problem:
+        raise PluginError(f"{filled.who}: the data from make_data is wrong: {problem}")
+    return data
+
+
+def _split_problem(data: Tensors, split: str) -> str | None:
+    """What is wrong with one split for the loss and the model, or None."""
+    x, y = data.split(split)
+    for name, tensor in ((f"x_{split}", x), (f"y_{split}", y)):
+        if not isinstance(tensor, torch.Tensor):
+            kind = type(tensor)
+            where = "" if kind.__module__ == "builtins" else kind.__module__.split(".")[0] + "."
+            return (f"{name} is a {where}{kind.__name__}, not a torch tensor; convert it with "
+                    "torch.tensor(...)")
+    if not x.is_floating_point():
+        return (f"x_{split} holds {x.dtype} values, and the model computes with floats; use "
+                ".float() (and divide 0-255 pixels by 255)")
+    if y.dtype != torch.int64 or y.dim() != 1:
+        return (f"y_{split} is {y.dtype} shaped {tuple(y.shape)}; the loss takes one int64 "
+                "class per example: use .long()")
+    if len(x) != len(y):
+        return (f"x_{split} has {len(x)} examples but y_{split} has {len(y)} targets; give "
+                "every example its target")
+    return None
 
 
 def check_device(filled: Filled) -> torch.device:

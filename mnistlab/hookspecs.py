@@ -82,8 +82,9 @@ def make_data(config: RunConfig) -> Tensors | None:
             say which dataset to load and where the cache is.
 
     Returns:
-        A [`Tensors`][mnistlab.types.Tensors] with the train and valid splits.
-        Stops at the first non-None result.
+        A [`Tensors`][mnistlab.types.Tensors] with the train and valid splits:
+        float inputs of one shape in both splits, and one int64 class per
+        input. Stops at the first non-None result.
     """
 
 

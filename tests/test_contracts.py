@@ -191,6 +191,41 @@ def test_a_loop_returning_an_unknown_measurement_is_refused(tmp_path):
 # --- pieces: instances, shapes, scalars ---------------------------------------
 
 
+SAMPLE_AS = """
+    import torch
+    from mnistlab import data
+    from mnistlab.types import Tensors
+
+    @hookimpl
+    def make_data():
+        s = data.load("sample")
+        x_train, y_train = torch.tensor(s.x_train), torch.tensor(s.y_train)
+        x_valid, y_valid = torch.tensor(s.x_valid), torch.tensor(s.y_valid)
+        return Tensors({})
+"""
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ("x_train, y_train.float(), x_valid, y_valid",
+     "y_train is torch.float32 shaped (4000,); the loss takes one int64 class per example: use "
+     ".long()"),
+    ("(x_train * 255).to(torch.uint8), y_train, x_valid, y_valid",
+     "x_train holds torch.uint8 values, and the model computes with floats; use .float() (and "
+     "divide 0-255 pixels by 255)"),
+    ("s.x_train, s.y_train, s.x_valid, s.y_valid",
+     "x_train is a numpy.ndarray, not a torch tensor; convert it with torch.tensor(...)"),
+    ("x_train, y_train, x_valid, y_valid[:10]",
+     "x_valid has 1000 examples but y_valid has 10 targets; give every example its target"),
+    ("x_train, y_train, x_valid.view(-1, 28, 28), y_valid",
+     "examples are shaped (784,) in x_train but (28, 28) in x_valid; give both splits one shape"),
+])
+def test_data_the_loss_or_the_model_cannot_take_is_blamed_on_the_data_plugin(tmp_path, given,
+                                                                             message):
+    path = plugin(tmp_path, SAMPLE_AS.format(given))
+    line = refused("--plugin", path)
+    assert line == f"plugin {path!r} (--plugin): the data from make_data is wrong: {message}"
+
+
 @pytest.mark.parametrize(("body", "message"), [
     ("""
         from torch import nn
