@@ -27,10 +27,12 @@ def processes() -> int:
 
 
 def joined() -> bool:
-    """Whether this process has joined the others in a ``torch.distributed`` process group."""
+    """Whether this process trains in a ``torch.distributed`` group of all the processes."""
     import torch.distributed as dist
 
-    return dist.is_available() and dist.is_initialized()
+    # Of the size torchrun gave: not a group of one left by an earlier run in this process.
+    return (dist.is_available() and dist.is_initialized()
+            and dist.get_world_size() == processes())
 
 
 def take_local_gpu() -> None:

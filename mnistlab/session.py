@@ -80,6 +80,8 @@ class Session:
     _epoch_examples: int = field(default=0, repr=False)
     _train_passes: int = field(default=0, repr=False)
     _batch_observed: bool = field(default=False, repr=False)
+    # The weights as the run's first epoch found them, to see that training moves them.
+    _weights_before: list[torch.Tensor] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # Skip the per-batch hook call entirely when nobody listens.
@@ -165,6 +167,8 @@ class Session:
         self.epoch = epoch
         self._epoch_steps = self._epoch_examples = self._train_passes = 0
         self._epoch_loss = 0.0
+        if epoch == self.first_epoch:
+            self._weights_before = [p.detach().clone() for p in self.model.parameters()]
         self._epoch_started = time.perf_counter()
 
     def finish_epoch(self, measured: Any) -> EpochResult:
@@ -175,6 +179,14 @@ class Session:
             raise PluginError(f"{loop.who}: the loop took no training batch in epoch "
                               f"{self.epoch}; iterate session.batches('train') and compute each "
                               "batch's loss with session.loss_func")
+        if self._weights_before is not None:
+            before, self._weights_before = self._weights_before, None
+            if all(map(torch.equal, before, self.model.parameters())):
+                raise PluginError(
+                    f"{loop.who}: no weight changed in epoch {self.epoch}, over "
+                    f"{self._epoch_steps} training batches; call opt.step() after "
+                    "loss.backward(), and check that the update moves the model's weights "
+                    f"({self.pieces['update'].who} filled it)")
         measured = {} if measured is None else measured
         unknown = set(measured) - set(MEASURED) if isinstance(measured, Mapping) else None
         if unknown is None or unknown:

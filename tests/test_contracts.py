@@ -463,3 +463,23 @@ def test_an_optimizer_of_part_of_the_model_is_fine(tmp_path):
     """)
     result = cli_run("--plugin", path)
     assert result.exit_code == 0, result.output
+
+
+def test_a_loop_that_never_steps_the_optimizer_is_refused_after_its_first_epoch(
+        tmp_path, sample_batches):
+    path = plugin(tmp_path, """
+        def fit_epoch(session):
+            model, loss_func, opt = session.model, session.loss_func, session.opt
+            for xb, yb in session.batches("train", shuffle=True):
+                loss_func(model(xb), yb).backward()
+                opt.zero_grad()
+
+        @hookimpl
+        def make_loop():
+            return fit_epoch
+    """)
+    line = refused("--plugin", path, epochs="3")
+    assert line == (f"plugin {path!r} (--plugin): no weight changed in epoch 1, over "
+                    f"{sample_batches.train} "
+                    "training batches; call opt.step() after loss.backward(), and check that "
+                    "the update moves the model's weights (plugin 'sgd' filled it)")
