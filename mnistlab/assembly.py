@@ -71,6 +71,10 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *,
     config = config.with_epochs_for(len(data.x_train))
     device = _device_setting(config) or fill(pm, "device", config=config)
     device = replace(device, value=check_device(device))
+    missing = unavailable(device.value)
+    if missing:
+        raise PluginError(f"{device.who} returned {device.value} from make_device, but "
+                          f"{missing}; return torch.device('cpu') where there is none")
     # Seed right before the model so its initial weights depend only on the
     # seed and on the layers it creates, never on what the data piece drew.
     torch.manual_seed(config.seed)
@@ -183,14 +187,22 @@ def _device_setting(config: RunConfig) -> Filled | None:
     except RuntimeError:
         raise MnistlabError(f"unknown device {config.device!r}; use one of: "
                             f"{', '.join(available_devices())}") from None
-    if device.type != "cpu":
-        backend = getattr(torch, device.type, None)
-        count = backend.device_count() if callable(getattr(backend, "device_count", None)) else 0
-        if count == 0 or (device.index or 0) >= count:
-            what = "is not available" if count == 0 else f"has only {count} device(s)"
-            raise MnistlabError(f"--device {config.device}: {device.type} {what} on this "
-                                f"machine; available: {', '.join(available_devices())}")
+    missing = unavailable(device)
+    if missing:
+        raise MnistlabError(f"--device {config.device}: {missing}")
     return Filled("device", device, "--device", "setting")
+
+
+def unavailable(device: torch.device) -> str | None:
+    """What this machine lacks to train on ``device`` (and what it has), or None."""
+    if device.type == "cpu":
+        return None
+    backend = getattr(torch, device.type, None)
+    count = backend.device_count() if callable(getattr(backend, "device_count", None)) else 0
+    if count and (device.index or 0) < count:
+        return None
+    what = "is not available" if count == 0 else f"has only {count} device(s)"
+    return f"{device.type} {what} on this machine; available: {', '.join(available_devices())}"
 
 
 def available_devices() -> list[str]:

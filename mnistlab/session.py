@@ -194,9 +194,15 @@ class Session:
                     else ", ".join(map(repr, sorted(unknown))))
             raise PluginError(f"{loop.who}: the loop returned {what}; return None or a dict "
                               f"with any of {', '.join(MEASURED)}")
+        numbers = {}
+        for key, value in measured.items():
+            try:
+                numbers[key] = float(value)
+            except (TypeError, ValueError, RuntimeError):  # a string, a list, a tensor of many
+                raise PluginError(f"{loop.who}: the loop returned {key}={value!r}; return "
+                                  "each measurement as one number") from None
         train_loss = self._epoch_loss / self._epoch_examples if self._epoch_examples else math.nan
-        return EpochResult(self.epoch, train_loss=train_loss, seconds=seconds,
-                           **{key: float(value) for key, value in measured.items()})
+        return EpochResult(self.epoch, train_loss=train_loss, seconds=seconds, **numbers)
 
     def stop(self, reason: str) -> None:
         """Ask to end training early (for observers such as early stopping).

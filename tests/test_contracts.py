@@ -188,6 +188,20 @@ def test_a_loop_returning_an_unknown_measurement_is_refused(tmp_path):
         "with any of valid_loss, valid_acc, last_batch_loss, last_batch_acc")
 
 
+@pytest.mark.parametrize(("value", "shown"), [('"high"', "'high'"), ("[1.0, 2.0]", "[1.0, 2.0]")])
+def test_a_loop_returning_a_measurement_that_is_no_number_is_refused(tmp_path, value, shown):
+    path = plugin(tmp_path, f"""
+        from mnistlab.plugins.fit_loop import fit_epoch
+
+        @hookimpl
+        def make_loop():
+            return lambda session: {{**fit_epoch(session), "valid_acc": {value}}}
+    """)
+    assert refused("--plugin", path) == (
+        f"plugin {path!r} (--plugin): the loop returned valid_acc={shown}; return each "
+        "measurement as one number")
+
+
 # --- pieces: instances, shapes, scalars ---------------------------------------
 
 
@@ -286,6 +300,12 @@ def test_data_the_loss_or_the_model_cannot_take_is_blamed_on_the_data_plugin(tmp
         def make_loss():
             return lambda scores, targets: 0.5
      """, "the loss of a batch is float, not a scalar tensor"),
+    ("""
+        import torch
+        @hookimpl
+        def make_device():
+            return torch.device("cuda", 99)
+     """, "returned cuda:99 from make_device, but cuda "),
     ("""
         from torch import nn, optim
         @hookimpl
