@@ -45,11 +45,18 @@ def make_config(stage: str, **settings: Any) -> RunConfig:
     unknown = set(settings) - set(RunConfig.__dataclass_fields__)
     if unknown:
         raise MnistlabError(f"unknown setting(s) {', '.join(sorted(unknown))} for mnistlab.run()")
-    given = {key: value for key, value in settings.items() if value is not None}
+    given = {key: _plain(value) for key, value in settings.items() if value is not None}
     for key in ("plugins", "blocked"):
         if key in given:
-            given[key] = tuple(given[key])
+            # One name or path is a list of one, not a list of its characters.
+            names = [given[key]] if isinstance(given[key], str) else given[key]
+            given[key] = tuple(map(_plain, names))
     return RunConfig(stage=stage, **{**hyper_of(stage), **given})
+
+
+def _plain(value: Any) -> Any:
+    """A path or a torch.device as the string the command line would give."""
+    return str(value) if isinstance(value, os.PathLike | torch.device) else value
 
 
 def assemble(config: RunConfig, objects: Iterable[object] = (), *,

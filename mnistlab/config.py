@@ -13,6 +13,25 @@ from mnistlab.errors import MnistlabError
 TUTORIAL_EXAMPLES = 2 * 50_000
 
 
+# The type each setting must have, checked before any range: mnistlab.run() takes them from
+# Python, where "2" or 0.5 can land in epochs. (bool is an int to Python, so it is refused
+# where it is not named.)
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "lr": ((int, float), "a number"),
+    "momentum": ((int, float), "a number"),
+    "epochs": ((int, type(None)), "a whole number"),
+    "bs": ((int,), "a whole number"),
+    "seed": ((int,), "a whole number"),
+    "device": ((str, type(None)), "a device name such as 'cpu' or 'cuda:0'"),
+    "data": ((str, type(None)), "a dataset name or a path"),
+    "data_dir": ((str, type(None)), "a path"),
+    "out": ((str, type(None)), "a path"),
+    "options": ((Mapping,), "a dict of option names to values"),
+    "deterministic": ((bool,), "True or False"),
+    "force": ((bool,), "True or False"),
+}
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Every setting of one run. Hooks read it; nothing writes to it.
@@ -47,6 +66,11 @@ class RunConfig:
     epochs_from_tutorial: bool = False
 
     def __post_init__(self) -> None:
+        for name, (kinds, wanted) in _KINDS.items():
+            value = getattr(self, name)
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise MnistlabError(f"{name} must be {wanted}, got {value!r} "
+                                    f"({type(value).__name__})")
         if self.bs < 1:
             raise MnistlabError(f"batch size must be at least 1, got {self.bs}")
         if self.epochs is not None and self.epochs < 0:

@@ -58,6 +58,34 @@ def test_unknown_settings_are_refused():
         mnistlab.run("fit", epoch=1)
 
 
+@pytest.mark.parametrize(("setting", "message"), [
+    ({"epochs": "2"}, "epochs must be a whole number, got '2' (str)"),
+    ({"epochs": 1.5}, "epochs must be a whole number, got 1.5 (float)"),
+    ({"bs": True}, "bs must be a whole number, got True (bool)"),
+    ({"lr": "0.1"}, "lr must be a number, got '0.1' (str)"),
+    ({"device": 0}, "device must be a device name such as 'cpu' or 'cuda:0', got 0 (int)"),
+    ({"options": ["patience=3"]},
+     "options must be a dict of option names to values, got ['patience=3'] (list)"),
+    ({"deterministic": "no"}, "deterministic must be True or False, got 'no' (str)"),
+])
+def test_a_setting_of_the_wrong_type_is_one_line(setting, message):
+    with pytest.raises(MnistlabError) as refused:
+        mnistlab.run("fit", **{"epochs": 0, "data": "sample", **setting})
+    assert str(refused.value) == message
+
+
+def test_python_values_are_taken_as_the_command_line_gives_them(tmp_path):
+    plugin = tmp_path / "quiet.py"
+    plugin.write_text("from mnistlab import hookimpl\n\n@hookimpl\ndef before_run():\n"
+                      "    pass\n")
+    out = tmp_path / "run"  # a Path, a torch.device, and one plugin as a string
+    result = mnistlab.run("fit", epochs=1, data="sample", device=torch.device("cpu"),
+                          plugins=plugin, blocked="console", out=out)
+    assert result.config.plugins == (str(plugin),) and result.config.blocked == ("console",)
+    assert result.config.out == str(out) and result.config.device == "cpu"
+    assert runs.holds_run(out)
+
+
 def test_cuda_without_a_gpu_says_what_is_available():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
