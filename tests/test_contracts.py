@@ -102,7 +102,7 @@ class StepCounter:
         self.epochs.append((result.epoch, result.seconds))
 
 
-def test_an_epoch_written_the_tutorials_way_works_fully(tmp_path):
+def test_an_epoch_written_the_tutorials_way_works_fully(tmp_path, sample_batches):
     """No session helpers beyond the batches and the loss, no return value: the runner
     still counts every step, times every epoch, tells the observers and resumes exactly."""
     path = plugin(tmp_path, """
@@ -126,13 +126,13 @@ def test_an_epoch_written_the_tutorials_way_works_fully(tmp_path):
                           plugin_objects=(mine,), blocked=["console"])
     reference = mnistlab.run("validation", epochs=1, data="sample", plugin_objects=(builtin,),
                              blocked=["console"])
-    batches = -(-4000 // 64)
+    batches = sample_batches.train
     assert result.steps == len(mine.losses) == 2 * batches
     # The same first epoch as the built-in loop, step for step (the built-in one then
     # validates, which draws from the shuffling generator, so epoch 2's order differs).
     assert mine.losses[:batches] == builtin.losses
     assert [epoch for epoch, _ in mine.epochs] == [1, 2]
-    assert all(0 < seconds < 60 for _, seconds in mine.epochs)
+    assert all(seconds > 0 for _, seconds in mine.epochs)
     assert result.epochs[0].train_loss == reference.epochs[0].train_loss
     assert result.epochs[-1].valid_loss is None  # it measured nothing else
 

@@ -64,9 +64,9 @@ def weights(folder: Path) -> dict[str, torch.Tensor]:
     return torch.load(folder / "model.pt", weights_only=True)
 
 
-def test_two_processes_end_where_one_ends(one_and_two):
+def test_two_processes_end_where_one_ends(one_and_two, sample_batches):
     one, two = (np.loadtxt(one_and_two / f"{name}.txt") for name in ("one", "two"))
-    assert len(one) == len(two) == 2 * -(-4000 // 64)
+    assert len(one) == len(two) == 2 * sample_batches.train
     np.testing.assert_allclose(two, one, rtol=1e-5, atol=0)
     a, b = weights(one_and_two / "one"), weights(one_and_two / "two")
     for key in a:

@@ -33,13 +33,13 @@ def is_cnn(stage: str) -> bool:
 
 @pytest.mark.slow  # trains every stage to a floor
 @pytest.mark.parametrize("stage", [s.name for s in STAGES])
-def test_every_stage_learns_the_sample(stage):
+def test_every_stage_learns_the_sample(stage, sample_batches):
     epochs, floor = (10, 0.80) if is_cnn(stage) else (2, 0.85)
     result = mnistlab.run(stage, epochs=epochs, seed=0, data="sample", blocked=["console"])
     assert result.data == "sample"
     assert result.valid_acc > floor
     assert len(result.history) == epochs
-    assert result.steps == epochs * math.ceil(4000 / 64)
+    assert result.steps == epochs * sample_batches.train
     assert all(math.isfinite(row["train_loss"]) for row in result.history)
     assert callable(result.model)
 
