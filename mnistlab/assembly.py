@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import torch
 
 from mnistlab.config import RunConfig
@@ -55,8 +56,10 @@ def make_config(stage: str, **settings: Any) -> RunConfig:
 
 
 def _plain(value: Any) -> Any:
-    """A path or a torch.device as the string the command line would give."""
-    return str(value) if isinstance(value, os.PathLike | torch.device) else value
+    """A path, a torch.device or a numpy number as the value the command line would give."""
+    if isinstance(value, os.PathLike | torch.device):
+        return str(value)
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def assemble(config: RunConfig, objects: Iterable[object] = (), *,

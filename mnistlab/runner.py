@@ -35,9 +35,10 @@ def run(stage: str, *, plugin_objects: tuple[object, ...] = (), trace: bool = Fa
             after ``settings["plugins"]``; handy in a notebook.
         trace: print every hook call and who answered it, to stderr.
         **settings: any ``RunConfig`` field (``epochs``, ``bs``, ``lr``, ``seed``,
-            ``data``, ``plugins``, ``options``, ...). Paths and a ``torch.device``
-            are taken as the strings the command line would give, and one plugin
-            as a string is a list of one; a value of another type is refused.
+            ``data``, ``plugins``, ``options``, ...). Paths, numpy numbers and a
+            ``torch.device`` are taken as the values the command line would give,
+            and one plugin as a string is a list of one; a value of another type
+            is refused.
     """
     config = make_config(stage, **settings)
     with reproducible(config.deterministic):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -78,9 +79,10 @@ def test_python_values_are_taken_as_the_command_line_gives_them(tmp_path):
     plugin = tmp_path / "quiet.py"
     plugin.write_text("from mnistlab import hookimpl\n\n@hookimpl\ndef before_run():\n"
                       "    pass\n")
-    out = tmp_path / "run"  # a Path, a torch.device, and one plugin as a string
-    result = mnistlab.run("fit", epochs=1, data="sample", device=torch.device("cpu"),
-                          plugins=plugin, blocked="console", out=out)
+    out = tmp_path / "run"  # a Path, numpy numbers, a torch.device, one plugin as a string
+    result = mnistlab.run("fit", epochs=np.int64(1), lr=np.float32(0.5), data="sample",
+                          device=torch.device("cpu"), plugins=plugin, blocked="console", out=out)
+    assert (result.config.epochs, result.config.lr) == (1, 0.5)
     assert result.config.plugins == (str(plugin),) and result.config.blocked == ("console",)
     assert result.config.out == str(out) and result.config.device == "cpu"
     assert runs.holds_run(out)
