@@ -166,6 +166,7 @@ def run(stage: str | None, resume: str | None, out: str | None, nproc: int | Non
         if writer:
             click.echo(_interrupted(out), err=True)
         sys.exit(143 if isinstance(stop, Terminated) else 130)
+    launch.leave_process_group()
     if not quiet and out is not None:
         click.echo(f"run folder: {out}")
     if as_json and writer:

@@ -35,6 +35,17 @@ def joined() -> bool:
             and dist.get_world_size() == processes())
 
 
+def leave_process_group() -> None:
+    """End the process group this process joined, as a DDP program does before it exits.
+
+    Only under torchrun, where the process is the run's own: from Python, a
+    process group is left to the program that called ``mnistlab.run()``.
+    """
+    dist = sys.modules.get("torch.distributed")
+    if under_torchrun() and dist is not None and dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def take_local_gpu() -> None:
     """Give each process on a machine its own GPU, the one its ``LOCAL_RANK`` names."""
     import torch

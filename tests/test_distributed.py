@@ -10,6 +10,7 @@ allows 1e-5 relative (about fifty times that) and 1e-5 absolute.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import textwrap
@@ -18,9 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 
 from mnistlab import run as run_stage
 from mnistlab import runs
+from mnistlab.cli import cli
 from mnistlab.errors import MnistlabError
 
 pytestmark = pytest.mark.slow
@@ -134,3 +137,22 @@ def test_a_one_process_stage_under_torchrun_is_refused_before_it_trains(monkeypa
         "without joining them, so each would train the whole run alone; run it without "
         "torchrun, or use --stage distributed, whose loop shares every batch among the processes")
     assert not (out / runs.CHECKPOINT).exists()
+
+
+def test_a_run_under_torchrun_leaves_its_process_group_before_it_exits(monkeypatch, tmp_path):
+    # What torchrun tells a single process: the run joins a real group of one through the
+    # environment, on a free port of 127.0.0.1.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for name, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1",
+                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}.items():
+        monkeypatch.setenv(name, value)
+    try:
+        result = CliRunner().invoke(cli, ["run", "--stage", "distributed", "--epochs", "1",
+                                          "--data", "sample", "--out", str(tmp_path / "run")])
+        assert result.exit_code == 0, result.output
+        assert not torch.distributed.is_initialized()
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
