@@ -295,8 +295,10 @@ def plugins(stage: str | None, plugins: tuple[str, ...]) -> None:
     from mnistlab.introspect import asking_order, describe, plugin_manager_for
 
     pm = plugin_manager_for(stage, plugins)
-    for name, origin, hooks in describe(pm):
-        click.echo(f"{name:<18} {origin:<12} {', '.join(hooks)}")
+    rows = describe(pm)
+    width = max((len(name) for name, _, _ in rows), default=0)
+    for name, origin, hooks in rows:
+        click.echo(f"{name:<{width}}  {origin:<12} {', '.join(hooks)}")
     if stage is None and not plugins:
         return
     click.echo("\npieces (asked in this order; the first answer fills the piece):")
