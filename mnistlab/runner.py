@@ -144,6 +144,12 @@ def match_plugins(run_dir: str | Path, record: dict[str, Any],
     """The given ``--plugin`` values, in the run's order, each matching a recorded hash."""
     from mnistlab.plugin_loading import source_file
 
+    named = record["settings"].get("plugins") or []
+    if named and "user_plugins" not in record:  # written before runs kept their plugins' hashes
+        raise MnistlabError(
+            f"the run in {str(run_dir)!r} used --plugin {', '.join(map(str, named))}, but its "
+            f"{runs.CONFIG} keeps no hash to check a file against (an older mnistlab wrote "
+            "it); start a new run with those plugins")
     recorded = record.get("user_plugins", [])
     given = {runs.file_sha256(source_file(spec)): spec for spec in plugins}
     wanted = {entry["sha256"] for entry in recorded}

@@ -112,6 +112,22 @@ def test_a_run_keeps_a_copy_and_hash_of_each_plugin_and_wants_the_same_file_agai
         f"{str(folder)!r} used (sha256 {entry['sha256'][:12]}...")
 
 
+def test_a_folder_that_names_plugins_without_their_hashes_is_refused(tmp_path, evil):
+    path, marker = evil
+    folder = tmp_path / "old"
+    quick_run(out=folder, epochs=1)
+    edit_config_to_name(folder, path)
+    record = json.loads((folder / "config.json").read_text())
+    del record["user_plugins"]  # as a run folder from before the hashes were kept
+    (folder / "config.json").write_text(json.dumps(record))
+    message = (f"the run in {str(folder)!r} used --plugin {path}, but its config.json keeps no "
+               "hash to check a file against (an older mnistlab wrote it); start a new run "
+               "with those plugins")
+    assert refused("run", "--resume", str(folder), "--epochs", "2") == message
+    assert refused("predict", str(folder), "--plugin", str(path)) == message
+    assert not marker.exists()
+
+
 # --- nothing is lost or mixed --------------------------------------------------------------
 
 
