@@ -66,6 +66,8 @@ def claim(folder: str | Path, *, force: bool, resuming: bool) -> Iterator[Path]:
     if not str(folder).strip() or folder == Path("."):
         raise MnistlabError("the run folder path is empty or the current folder; name a new "
                             "folder with --out")
+    if not resuming and folder.is_dir():
+        _refuse_foreign(folder)  # before the lock file, which would litter a folder not ours
     try:
         folder.mkdir(parents=True, exist_ok=True)
         lock = FileLock(folder / LOCK, timeout=0)
@@ -94,13 +96,18 @@ def holds_run(folder: Path) -> bool:
         (folder / CHECKPOINT).is_file() or (folder / MODEL).is_file())
 
 
-def _make_room(folder: Path, force: bool) -> None:
-    entries = [entry for entry in folder.iterdir() if entry.name not in (LOCK, REPLACED)]
-    if not entries:
-        return
-    if not (folder / CONFIG).is_file():
+def _refuse_foreign(folder: Path) -> None:
+    """Refuse a folder that holds something, but no mnistlab run."""
+    if not (folder / CONFIG).is_file() and any(
+            entry.name not in (LOCK, REPLACED) for entry in folder.iterdir()):
         raise MnistlabError(f"{str(folder)!r} is not empty and holds no mnistlab run; choose a "
                             "new or empty folder with --out")
+
+
+def _make_room(folder: Path, force: bool) -> None:
+    _refuse_foreign(folder)
+    if not any(entry.name not in (LOCK, REPLACED) for entry in folder.iterdir()):
+        return
     if holds_run(folder):
         if not force:
             raise MnistlabError(

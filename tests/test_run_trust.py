@@ -178,6 +178,7 @@ def test_a_folder_of_other_files_is_never_written_into(tmp_path, force):
                                             "new or empty folder with --out"):
         quick_run(out=folder, force=force)
     assert (folder / "model.pt").read_bytes() == b"my own weights"
+    assert [path.name for path in folder.iterdir()] == ["model.pt"]  # not even a lock file
 
 
 def test_an_empty_out_is_refused(tmp_path, monkeypatch):
