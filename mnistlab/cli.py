@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -140,6 +141,7 @@ def run(stage: str | None, resume: str | None, out: str | None, nproc: int | Non
     writer = launch.rank() == 0  # of N processes, only rank 0 prints and writes
     if quiet or not writer:
         blocked = (*blocked, "console", "progress")
+    made = None  # the run folder this command names and makes itself, if it does
     if resume:
         if stage is not None:
             raise UserError("--resume takes the stage from the run folder; drop --stage")
@@ -155,7 +157,7 @@ def run(stage: str | None, resume: str | None, out: str | None, nproc: int | Non
     elif "run_folder" in blocked or not writer:
         out = None
     elif out is None:
-        out = new_run_folder(stage)
+        out = made = new_run_folder(stage)
     try:
         if resume:
             result = runner.resume(resume, trace=trace, blocked=blocked or None, write=writer,
@@ -163,9 +165,13 @@ def run(stage: str | None, resume: str | None, out: str | None, nproc: int | Non
         else:
             result = runner.run(stage, trace=trace, blocked=blocked, out=out, **settings)
     except KeyboardInterrupt as stop:
+        _drop_if_empty(made)
         if writer:
             click.echo(_interrupted(out), err=True)
         sys.exit(143 if isinstance(stop, Terminated) else 130)
+    except BaseException:
+        _drop_if_empty(made)
+        raise
     launch.leave_process_group()
     if not quiet and out is not None:
         click.echo(f"run folder: {out}")
@@ -205,6 +211,18 @@ def new_run_folder(stage: str) -> str:
     raise MnistlabError(f"too many runs named {base}; choose a folder with --out")
 
 
+def _drop_if_empty(made: str | None) -> None:
+    """Remove the run folder this command made if the run ended before keeping an epoch.
+
+    Only a folder the command named itself (``runs/STAGE-...``): a folder given
+    with ``--out`` is the user's, and keeps what it held.
+    """
+    from mnistlab import runs
+
+    if made is not None and not runs.holds_run(Path(made)):
+        shutil.rmtree(made, ignore_errors=True)
+
+
 def _interrupted(out: str | None) -> str:
     """What an interrupted run kept, and the way on from there."""
     from mnistlab import runs
@@ -214,6 +232,8 @@ def _interrupted(out: str | None) -> str:
     if runs.holds_run(Path(out)):
         return (f"interrupted: {out} keeps every complete epoch; continue with "
                 f"`mnistlab run --resume {out}`")
+    if not Path(out).exists():
+        return "interrupted before the first epoch ended: nothing to keep; run again"
     return f"interrupted before the first epoch ended: nothing to keep in {out}; run again"
 
 

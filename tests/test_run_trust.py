@@ -227,6 +227,42 @@ def test_interrupted_before_the_first_epoch_leaves_no_dead_end(tmp_path, interru
     assert runs.read_checkpoint(folder)["epoch"] == 1
 
 
+FAILING_PLUGINS = {
+    "refused": """
+        from mnistlab import hookimpl
+
+        @hookimpl
+        def make_loss():
+            return "not a loss"
+    """,
+    "interrupted": """
+        from mnistlab import hookimpl
+
+        @hookimpl
+        def after_batch(step):
+            if step == 3:
+                raise KeyboardInterrupt
+    """,
+}
+
+
+@pytest.mark.parametrize("failure", FAILING_PLUGINS)
+def test_a_run_that_keeps_no_epoch_leaves_no_folder_of_its_own_naming(tmp_path, monkeypatch,
+                                                                      failure):
+    monkeypatch.chdir(tmp_path)
+    plugin = write(tmp_path / "mine.py", FAILING_PLUGINS[failure])
+    command = ["run", "--stage", "fit", "--epochs", "1", "--data", "sample", "--plugin", plugin]
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == (2 if failure == "refused" else 130), result.output
+    if failure == "interrupted":
+        assert result.stderr.strip() == ("interrupted before the first epoch ended: nothing to "
+                                         "keep; run again")
+    assert list((tmp_path / "runs").iterdir()) == []  # runs/fit-... made, then taken back
+    if failure == "interrupted":  # a folder given with --out is the user's, and stays
+        CliRunner().invoke(cli, [*command, "--out", "mine"])
+        assert (tmp_path / "mine").is_dir() and not runs.holds_run(tmp_path / "mine")
+
+
 # --- resume is exact or refuses ------------------------------------------------------------
 
 
