@@ -160,7 +160,7 @@ def run(stage: str | None, resume: str | None, out: str | None, nproc: int | Non
         out = made = new_run_folder(stage)
     try:
         if resume:
-            result = runner.resume(resume, trace=trace, blocked=blocked or None, write=writer,
+            result = runner.resume(resume, trace=trace, blocked=blocked, write=writer,
                                    epochs=settings["epochs"], plugins=settings["plugins"])
         else:
             result = runner.run(stage, trace=trace, blocked=blocked, out=out, **settings)

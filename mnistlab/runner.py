@@ -51,17 +51,27 @@ def resume(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
     """Continue the run saved in ``run_dir`` from its last complete epoch.
 
     The settings come from the folder's ``config.json``; ``epochs`` may be
-    raised to train longer and ``blocked`` may leave out observers. The run's
-    ``--plugin`` files are never imported from the folder: pass them again in
-    ``plugins``. With the same settings, the final weights equal those of a
-    run that was never interrupted. ``write=False`` leaves the folder as it
-    is (the other processes of a distributed run read it; rank 0 writes).
+    raised to train longer and ``blocked`` may leave out observers. How the
+    first command printed (the console and progress observers it blocked,
+    with ``--quiet`` say) is not part of the run: only ``blocked`` decides
+    that now. The run's ``--plugin`` files are never imported from the
+    folder: pass them again in ``plugins``. With the same settings, the final
+    weights equal those of a run that was never interrupted. ``write=False``
+    leaves the folder as it is (the other processes of a distributed run read
+    it; rank 0 writes).
     """
     given = {key: value for key, value in settings.items() if value is not None}
     record = runs.read_config(run_dir)
+    kept = [name for name in record["settings"].get("blocked") or () if name not in PRINTING]
+    given["blocked"] = tuple(dict.fromkeys([*kept, *given.get("blocked", ())]))
+    checkpoint = runs.read_checkpoint(run_dir)
+    done = checkpoint.get("epoch") if isinstance(checkpoint, dict) else None
+    if isinstance(done, int) and given.get("epochs") is not None and given["epochs"] < done:
+        raise MnistlabError(f"the run in {str(run_dir)!r} has trained {done} epochs; --epochs "
+                            f"{given['epochs']} would train none: pass more than {done} to train "
+                            "longer, or leave --epochs out")
     config = recorded_config(run_dir, record, plugins, plugin_objects,
                              out=str(run_dir) if write else None, force=False, **given)
-    checkpoint = runs.read_checkpoint(run_dir)
     with reproducible(config.deterministic):
         session = assemble(config, plugin_objects, trace=trace)
         if data_changed(record, session):
@@ -75,6 +85,10 @@ def resume(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
                                 f"of stage {config.stage} ({type(error).__name__}); the run "
                                 "folder is damaged") from None
         return train(session)
+
+
+# The observers that only print: how a command shows a run, not part of the run.
+PRINTING = ("console", "progress")
 
 
 def load(run_dir: str | Path, *, plugins: tuple[str, ...] = (),

@@ -34,7 +34,12 @@ def before_run(session):
     if config.epochs_from_tutorial:
         print(f"{config.epochs} epochs: as many examples as the tutorial's 2 epochs over 50,000 "
               "images (pass --epochs to choose)")
-    print(f"{'epoch':>5}  {'train loss':>10}  {'valid loss':>10}  {'valid acc':>9}  {'seconds':>7}")
+    if session.first_epoch > config.epochs:  # a finished run, resumed
+        print(f"nothing to train: all {config.epochs} epochs are done (pass --epochs N to "
+              "train longer)")
+    else:
+        print(f"{'epoch':>5}  {'train loss':>10}  {'valid loss':>10}  {'valid acc':>9}  "
+              f"{'seconds':>7}")
 
 
 @hookimpl

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -292,6 +293,29 @@ def test_a_longer_resume_is_recorded(tmp_path):
     assert json.loads((folder / "config.json").read_text())["settings"]["epochs"] == 3
     again = runner.resume(folder, blocked=["console"])
     assert [e.epoch for e in again.epochs] == [1, 2, 3]
+
+
+def test_resume_prints_as_its_own_command_says_not_as_the_first_one_did(tmp_path):
+    folder = str(tmp_path / "run")
+    quiet = CliRunner().invoke(cli, ["run", "--stage", "fit", "--epochs", "1", "--data",
+                                     "sample", "--out", folder, "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stdout == ""
+    resumed = CliRunner().invoke(cli, ["run", "--resume", folder, "--epochs", "2"])
+    assert resumed.exit_code == 0, resumed.output
+    assert re.search(r"^    2 +\d", resumed.stdout, re.M)  # the epoch it trained, on screen
+    finished = CliRunner().invoke(cli, ["run", "--resume", folder])
+    assert "nothing to train: all 2 epochs are done (pass --epochs N to train longer)" in (
+        finished.stdout)
+
+
+def test_resume_refuses_fewer_epochs_than_it_has_trained(tmp_path):
+    folder = tmp_path / "run"
+    quick_run(out=folder, epochs=2)
+    before = (folder / "config.json").read_bytes()
+    assert refused("run", "--resume", str(folder), "--epochs", "1") == (
+        f"the run in {str(folder)!r} has trained 2 epochs; --epochs 1 would train none: pass "
+        "more than 2 to train longer, or leave --epochs out")
+    assert (folder / "config.json").read_bytes() == before  # the record still says 2
 
 
 def test_resume_refuses_settings_it_cannot_honour(tmp_path):
