@@ -115,6 +115,7 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *,
         # how many random numbers the model drew.
         generator=torch.Generator().manual_seed(config.seed),
     )
+    session.remember_pass(x, batches)
     check_fit(session)
     _note_passed(session)
     return session

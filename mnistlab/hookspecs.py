@@ -190,8 +190,9 @@ def make_batches(
 
     Returns:
         An iterable of ``(inputs, targets)`` pairs of the same length, on
-        ``device``, shaped as this stage's model takes them. Stops at the
-        first non-None result.
+        ``device``, shaped as this stage's model takes them: a new one for
+        every call, since each is walked once. Stops at the first non-None
+        result.
     """
 
 

@@ -82,6 +82,8 @@ class Session:
     _batch_observed: bool = field(default=False, repr=False)
     # The weights as the run's first epoch found them, to see that training moves them.
     _weights_before: list[torch.Tensor] | None = field(default=None, repr=False)
+    # What the last pass over each split's inputs was given, to see an iterator handed out twice.
+    _last_pass: dict[int, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # Skip the per-batch hook call entirely when nobody listens.
@@ -124,8 +126,20 @@ class Session:
     def make_batches(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool,
                      generator: torch.Generator) -> Iterable[Batch]:
         """Ask the batches piece for one pass over ``x`` and ``y``."""
-        return fill(self.pm, "batches", config=self.config, x=x, y=y, batch_size=batch_size,
-                    shuffle=shuffle, generator=generator, device=self.device).value
+        filled = fill(self.pm, "batches", config=self.config, x=x, y=y, batch_size=batch_size,
+                      shuffle=shuffle, generator=generator, device=self.device)
+        self.remember_pass(x, filled)
+        return filled.value
+
+    def remember_pass(self, x: torch.Tensor, batches: Filled) -> None:
+        """Note what a pass over ``x`` was given; an iterator given again is used up."""
+        if not isinstance(batches.value, Iterator):  # a DataLoader or a list walks afresh
+            return
+        if self._last_pass.get(id(x)) is batches.value:
+            raise PluginError(f"{batches.who} handed out the same iterator as for the last pass "
+                              "over these examples, used up by then; return a new one (a "
+                              "generator expression, a DataLoader) on every call")
+        self._last_pass[id(x)] = batches.value
 
     def _steps(self, batches: Iterable[Batch]) -> Iterator[Batch]:
         """Hand out the training batches, closing the books on each as the loop moves on."""

@@ -331,6 +331,17 @@ def test_data_the_loss_or_the_model_cannot_take_is_blamed_on_the_data_plugin(tmp
           "compute it from the scores with torch operations, without .item(), .detach() or "
           "torch.tensor()"),
     ("""
+        cache = {}
+
+        @hookimpl
+        def make_batches(x, y, batch_size):
+            if id(x) not in cache:  # one generator per split, kept: used up after one pass
+                cache[id(x)] = ((x[i:i + batch_size], y[i:i + batch_size])
+                                for i in range(0, len(x), batch_size))
+            return cache[id(x)]
+     """, "handed out the same iterator as for the last pass over these examples, used up by "
+          "then; return a new one (a generator expression, a DataLoader) on every call"),
+    ("""
         @hookimpl
         def make_batches(x, y, batch_size):
             return ((x[i:i + batch_size],) for i in range(0, len(x), batch_size))
