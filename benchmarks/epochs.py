@@ -26,6 +26,7 @@ import mnistlab
 from mnistlab import data as mnist_data
 from mnistlab.assembly import assemble, make_config
 from mnistlab.hookspecs import hookimpl
+from mnistlab.plugin_manager import PRINTING
 from mnistlab.stages import STAGE_NAMES
 from mnistlab.types import Tensors
 
@@ -56,14 +57,14 @@ def sync(device: str) -> None:
 
 
 def epoch(stage: str, tensors: Tensors, device: str) -> tuple[float, int]:
-    result = mnistlab.run(stage, epochs=1, device=device, blocked=["console", "progress"],
+    result = mnistlab.run(stage, epochs=1, device=device, blocked=list(PRINTING),
                           plugin_objects=(GivenData(tensors),))
     return result.epochs[-1].seconds, result.steps
 
 
 def batching(stage: str, tensors: Tensors, device: str) -> float:
     """Seconds for one shuffled pass of the stage's batches piece over the training split."""
-    config = make_config(stage, epochs=1, device=device, blocked=("console", "progress"))
+    config = make_config(stage, epochs=1, device=device, blocked=PRINTING)
     session = assemble(config, (GivenData(tensors),))
     x, y = tensors.split("train")
     sync(device)

@@ -53,7 +53,7 @@ from mnistlab.errors import MnistlabError
 from mnistlab.hookspecs import hookimpl
 from mnistlab.metrics import accuracy
 from mnistlab.plugin_loading import builtin
-from mnistlab.plugin_manager import OBSERVERS, get_plugin_manager
+from mnistlab.plugin_manager import PRINTING, get_plugin_manager
 from mnistlab.stages import STAGE_NAMES, get_stage, pieces_of
 from mnistlab.types import EpochResult, Tensors
 
@@ -68,7 +68,7 @@ TARGET = 1.03
 MEASURED = [name for name in STAGE_NAMES if name != "distributed"]
 # The observers that print (one line per epoch; a progress bar in a terminal) have no counterpart
 # in the plain loop, so they sit out. The others stay, as every run has them.
-BLOCKED = [name for name in OBSERVERS if name in ("console", "progress")]
+BLOCKED = list(PRINTING)
 
 
 # --- The plain pieces: batches -------------------------------------------------------------

@@ -82,6 +82,8 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *,
     device = _device_setting(config) or fill(pm, "device", config=config)
     device = replace(device, value=check_device(device))
     missing = unavailable(device.value)
+    if missing and device.origin == "setting":
+        raise MnistlabError(f"--device {config.device}: {missing}")
     if missing:
         raise PluginError(f"{device.who} returned {device.value} from make_device, but "
                           f"{missing}; return torch.device('cpu') where there is none")
@@ -190,7 +192,7 @@ def resolve_options(pm: PluginManager, given: Mapping[str, Any]) -> dict[str, An
 
 
 def _device_setting(config: RunConfig) -> Filled | None:
-    """The ``--device`` setting, which takes the place of the device piece, checked."""
+    """The ``--device`` setting, which takes the place of the device piece."""
     if config.device is None:
         return None
     try:
@@ -198,9 +200,6 @@ def _device_setting(config: RunConfig) -> Filled | None:
     except RuntimeError:
         raise MnistlabError(f"unknown device {config.device!r}; use one of: "
                             f"{', '.join(available_devices())}") from None
-    missing = unavailable(device)
-    if missing:
-        raise MnistlabError(f"--device {config.device}: {missing}")
     return Filled("device", device, "--device", "setting")
 
 

@@ -15,7 +15,7 @@ import traceback
 
 import pluggy
 
-from mnistlab.errors import PluginError
+from mnistlab.errors import PluginError, one_line
 from mnistlab.plugin_manager import SPECS
 
 
@@ -46,10 +46,8 @@ def plugin_failure(pm: pluggy.PluginManager, error: BaseException) -> PluginErro
             callers = pm.get_hookcallers(pm.get_plugin(name)) or []
             hook = "/".join(caller.name for caller in callers) or "?"
             hook = f"{hook}, in {frame.name}()"
-        detail = " ".join(str(error).split()) or "(no message)"
         return PluginError(
-            f"plugin {name!r} failed in hook {hook} at line {frame.lineno}: "
-            f"{type(error).__name__}: {detail}; fix the plugin or block it with --no-plugin "
-            f"(--debug shows the traceback)"
+            f"plugin {name!r} failed in hook {hook} at line {frame.lineno}: {one_line(error)}; "
+            "fix the plugin or block it with --no-plugin (--debug shows the traceback)"
         )
     return None

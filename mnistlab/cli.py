@@ -132,6 +132,7 @@ def run(stage: str | None, resume: str | None, out: str | None, nproc: int | Non
     Ctrl-C stops after saving nothing half-written; --resume continues.
     """
     from mnistlab import launch, runner
+    from mnistlab.plugin_manager import PRINTING
 
     if nproc is not None and not launch.under_torchrun():
         if stage not in (None, "distributed"):
@@ -140,7 +141,7 @@ def run(stage: str | None, resume: str | None, out: str | None, nproc: int | Non
         sys.exit(launch.launch(nproc, _without_nproc(sys.argv[1:])))
     writer = launch.rank() == 0  # of N processes, only rank 0 prints and writes
     if quiet or not writer:
-        blocked = (*blocked, "console", "progress")
+        blocked = (*blocked, *PRINTING)
     made = None  # the run folder this command names and makes itself, if it does
     if resume:
         if stage is not None:
@@ -164,14 +165,13 @@ def run(stage: str | None, resume: str | None, out: str | None, nproc: int | Non
                                    epochs=settings["epochs"], plugins=settings["plugins"])
         else:
             result = runner.run(stage, trace=trace, blocked=blocked, out=out, **settings)
-    except KeyboardInterrupt as stop:
+    except BaseException as stop:
         _drop_if_empty(made)
+        if not isinstance(stop, KeyboardInterrupt):
+            raise
         if writer:
             click.echo(_interrupted(out), err=True)
         sys.exit(143 if isinstance(stop, Terminated) else 130)
-    except BaseException:
-        _drop_if_empty(made)
-        raise
     launch.leave_process_group()
     if not quiet and out is not None:
         click.echo(f"run folder: {out}")

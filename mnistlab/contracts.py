@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from mnistlab.errors import PluginError
+from mnistlab.errors import PluginError, one_line
 from mnistlab.pieces import Filled, require_instance
 from mnistlab.types import Tensors
 
@@ -133,7 +133,7 @@ def check_fit(session: Session) -> None:
         except Exception as error:
             raise PluginError(
                 f"{model.who}: the model fails on the inputs that {batches.who} hands out at "
-                f"this stage, shaped {shape}: {_one_line(error)}; make the model take that "
+                f"this stage, shaped {shape}: {one_line(error)}; make the model take that "
                 "shape, or swap the batches piece") from error
         finally:
             if training is not None:
@@ -150,7 +150,7 @@ def check_fit(session: Session) -> None:
             value = loss.value(scores, yb)
         except Exception as error:
             raise PluginError(f"{loss.who}: the loss fails on scores shaped {wanted} and "
-                              f"targets shaped {tuple(yb.shape)}: {_one_line(error)}") from error
+                              f"targets shaped {tuple(yb.shape)}: {one_line(error)}") from error
     if not isinstance(value, torch.Tensor) or value.dim() != 0:
         got = f"shaped {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(
             value).__name__
@@ -174,7 +174,7 @@ def first_batch(session: Session, batches: Filled) -> tuple[torch.Tensor, torch.
         raise PluginError(f"{batches.who} hands out no batch for the valid split") from None
     except Exception as error:
         raise PluginError(f"{batches.who}: cutting the valid split fails: "
-                          f"{_one_line(error)}") from error
+                          f"{one_line(error)}") from error
     if not (isinstance(batch, tuple | list) and len(batch) == 2
             and all(isinstance(t, torch.Tensor) for t in batch)):
         raise PluginError(f"{batches.who} hands out {_describe(batch)}; each batch must be an "
@@ -195,6 +195,3 @@ def _describe(batch: Any) -> str:
         return f"a {type(batch).__name__} of {len(batch)} ({kinds})"
     return f"a {type(batch).__name__}"
 
-
-def _one_line(error: BaseException) -> str:
-    return f"{type(error).__name__}: {' '.join(str(error).split()) or '(no message)'}"

@@ -29,9 +29,6 @@ def closest(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
-def missing_piece(piece: str, hook: str) -> PluginError:
-    """The error for a piece that no registered plugin filled."""
-    return PluginError(
-        f"no plugin provides the {piece} ({hook} returned None); "
-        f"register one with --plugin, or stop blocking the built-in one"
-    )
+def one_line(error: BaseException) -> str:
+    """``TypeName: message`` on one line, for an error raised by a plugin's code."""
+    return f"{type(error).__name__}: {' '.join(str(error).split()) or '(no message)'}"

@@ -14,7 +14,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from mnistlab.errors import MnistlabError, PluginError
+from mnistlab.errors import MnistlabError, PluginError, one_line
 from mnistlab.plugin_manager import PluginManager
 from mnistlab.stages import PIECE_HOOKS
 
@@ -69,10 +69,8 @@ def fill(pm: PluginManager, piece: str, **arguments: Any) -> Filled:
 
 def failed(plugin: str, hook: str, error: BaseException) -> PluginError:
     """The one-line error for ``plugin`` raising ``error`` in ``hook``."""
-    detail = " ".join(str(error).split()) or "(no message)"
-    return PluginError(f"plugin {plugin!r} failed in hook {hook}: {type(error).__name__}: "
-                       f"{detail}; fix the plugin or block it with --no-plugin "
-                       "(--debug shows the traceback)")
+    return PluginError(f"plugin {plugin!r} failed in hook {hook}: {one_line(error)}; fix the "
+                       "plugin or block it with --no-plugin (--debug shows the traceback)")
 
 
 def _kind(value: Any) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mnistlab.errors import PluginError
+from mnistlab.errors import PluginError, one_line
 
 ENTRY_POINT_GROUP = "mnistlab"
 BUILTIN_PACKAGE = "mnistlab.plugins"
@@ -58,9 +58,9 @@ def load_plugin(spec: str) -> ModuleType:
                 f"plugin {spec!r}: no module named {error.name!r}; "
                 "pass a .py file path or the name of an installed module"
             ) from None
-        raise PluginError(f"plugin {spec!r} failed to import: {describe(error)}") from None
+        raise PluginError(f"plugin {spec!r} failed to import: {one_line(error)}") from None
     except Exception as error:
-        raise PluginError(f"plugin {spec!r} failed to import: {describe(error)}") from None
+        raise PluginError(f"plugin {spec!r} failed to import: {one_line(error)}") from None
 
 
 def source_file(spec: str) -> Path:
@@ -96,12 +96,9 @@ def _load_file(path: Path) -> ModuleType:
         ) from None
     except Exception as error:
         del sys.modules[module_name]
-        raise PluginError(f"plugin {str(path)!r} failed to import: {describe(error)}") from None
+        raise PluginError(f"plugin {str(path)!r} failed to import: {one_line(error)}") from None
     return module
 
-
-def describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
 
 
 def entry_points() -> Iterator[importlib.metadata.EntryPoint]:

@@ -18,6 +18,7 @@ A new manager per run keeps runs (and tests) from leaking state into each other.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 from collections.abc import Callable, Iterable
@@ -27,20 +28,22 @@ from typing import Any
 import pluggy
 
 from mnistlab import hookspecs
-from mnistlab.errors import PluginError, closest
+from mnistlab.errors import PluginError, closest, one_line
 from mnistlab.plugin_loading import (
     LOAD_PLUGINS_ENV,
     builtin,
-    describe,
     entry_points,
     instantiate,
     load_plugin,
 )
 from mnistlab.stages import PIECE_HOOKS, pieces_of
 
+# The observers that only print: how a command shows a run (--quiet blocks them), not part
+# of the run, so a resume prints as its own command says.
+PRINTING = ("console", "progress")
 # Observers every run has; pluggy asks the last registered first, so run_folder
 # (which may refuse to overwrite a folder) speaks before console prints anything.
-OBSERVERS = ("console", "progress", "run_folder")
+OBSERVERS = (*PRINTING, "run_folder")
 HOOK_REFERENCE = "see the Hook reference page of the docs (docs/hooks.md)"
 
 SPECS = {name: spec for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")}
@@ -65,9 +68,10 @@ def builtin_names(stage: str) -> list[str]:
     return [*pieces_of(stage).values(), *OBSERVERS]
 
 
-def spec_arguments(hook: str) -> list[str]:
+@functools.cache
+def spec_arguments(hook: str) -> tuple[str, ...]:
     """The argument names a hook passes, in its spec's order."""
-    return list(inspect.signature(SPECS[hook]).parameters)
+    return tuple(inspect.signature(SPECS[hook]).parameters)
 
 
 def register(pm: PluginManager, plugin: Any, name: str, origin: str) -> None:
@@ -203,7 +207,7 @@ def get_plugin_manager(
             register(pm, instantiate(plugin), entry_point.name, "entry point")
         except Exception as error:
             print(f"warning: skipped installed plugin {entry_point.name!r} ({entry_point.value}): "
-                  f"{describe(error)}; uninstall it or leave it out of {LOAD_PLUGINS_ENV}",
+                  f"{one_line(error)}; uninstall it or leave it out of {LOAD_PLUGINS_ENV}",
                   file=sys.stderr)
     for spec in plugins:
         if not pm.is_blocked(spec):

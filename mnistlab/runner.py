@@ -20,7 +20,7 @@ from mnistlab.blame import plugin_failure
 from mnistlab.config import RunConfig
 from mnistlab.errors import MnistlabError, StopTraining
 from mnistlab.metrics import evaluate
-from mnistlab.plugin_manager import object_name
+from mnistlab.plugin_manager import PRINTING, object_name
 from mnistlab.session import Session, load_weights
 from mnistlab.types import RunResult
 
@@ -65,11 +65,6 @@ def resume(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
     kept = [name for name in record["settings"].get("blocked") or () if name not in PRINTING]
     given["blocked"] = tuple(dict.fromkeys([*kept, *given.get("blocked", ())]))
     checkpoint = runs.read_checkpoint(run_dir)
-    done = checkpoint.get("epoch") if isinstance(checkpoint, dict) else None
-    if isinstance(done, int) and given.get("epochs") is not None and given["epochs"] < done:
-        raise MnistlabError(f"the run in {str(run_dir)!r} has trained {done} epochs; --epochs "
-                            f"{given['epochs']} would train none: pass more than {done} to train "
-                            "longer, or leave --epochs out")
     config = recorded_config(run_dir, record, plugins, plugin_objects,
                              out=str(run_dir) if write else None, force=False, **given)
     with reproducible(config.deterministic):
@@ -84,11 +79,13 @@ def resume(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
             raise MnistlabError(f"{runs.CHECKPOINT} in {str(run_dir)!r} does not fit this run "
                                 f"of stage {config.stage} ({type(error).__name__}); the run "
                                 "folder is damaged") from None
+        done = session.first_epoch - 1
+        if config.epochs < done:  # only a smaller --epochs than recorded can get here
+            raise MnistlabError(f"the run in {str(run_dir)!r} has trained {done} epochs; "
+                                f"--epochs {config.epochs} would train none: pass more than "
+                                f"{done} to train longer, or leave --epochs out")
         return train(session)
 
-
-# The observers that only print: how a command shows a run, not part of the run.
-PRINTING = ("console", "progress")
 
 
 def load(run_dir: str | Path, *, plugins: tuple[str, ...] = (),

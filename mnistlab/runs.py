@@ -106,8 +106,6 @@ def _refuse_foreign(folder: Path) -> None:
 
 def _make_room(folder: Path, force: bool) -> None:
     _refuse_foreign(folder)
-    if not any(entry.name not in (LOCK, REPLACED) for entry in folder.iterdir()):
-        return
     if holds_run(folder):
         if not force:
             raise MnistlabError(

@@ -280,7 +280,7 @@ def prefetch(workers: int = 2) -> None:
     one, so the numbers are those of a run made here.
     """
     global _pool
-    todo = [key for key in heavy_runs() if _kept_run(key) is None]
+    todo = [key for key in heavy_runs() if not _kept_path(key).is_file()]
     if _pool is not None or not todo:
         return
     _pool = ProcessPoolExecutor(max_workers=workers,
