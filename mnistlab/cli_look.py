@@ -198,9 +198,8 @@ def predict(run_dir: str, count: int, plugins: tuple[str, ...], out: str | None)
     is assembled again from its config.json, so the digits come from the data
     it trained on, shaped by its own batches piece.
     """
-    import torch
-
     from mnistlab import plots
+    from mnistlab.metrics import first_predictions
     from mnistlab.runner import data_changed, open_run
 
     session, record = open_run(run_dir, plugins)
@@ -208,10 +207,7 @@ def predict(run_dir: str, count: int, plugins: tuple[str, ...], out: str | None)
         click.echo(f"warning: {session.data.name} differs from the data this run trained on "
                    "(checksums differ); the predictions are on the data as it is now", err=True)
     _check_range(session.data.x_valid, f"{session.data.name} valid", 0, count)
-    xb, yb = next(iter(session.batches("valid", count)))
-    with torch.no_grad():
-        predictions = session.model(xb).argmax(dim=1).cpu().numpy()
-    images, labels = session.data.x_valid[:count].numpy(), yb.cpu().numpy()
+    images, labels, predictions = first_predictions(session, count)
     click.echo(f"{'index':>5}  {'true':>4}  {'predicted':>9}")
     for index, (label, prediction) in enumerate(zip(labels, predictions, strict=True)):
         mark = "" if label == prediction else "  wrong"

@@ -1,10 +1,16 @@
-"""Accuracy and the final validation score, the same for every stage."""
+"""Accuracy, the final validation score and the model's predictions, the same for every stage."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from mnistlab.session import Session
 
 
 def accuracy(out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
@@ -39,3 +45,15 @@ def evaluate(
     if count == 0:
         return float("nan"), float("nan")
     return total_loss / count, total_correct / count
+
+
+def first_predictions(session: Session, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``count`` validation digits, their labels and the model's predicted digits.
+
+    The inputs go through the run's own batches piece, so a model that takes
+    images gets images; the digits come back as ``(count, 784)`` rows to draw.
+    """
+    xb, yb = next(iter(session.batches("valid", count)))
+    with torch.no_grad():
+        predictions = session.model(xb).argmax(dim=1)
+    return session.data.x_valid[:count].numpy(), yb.cpu().numpy(), predictions.cpu().numpy()

@@ -11,10 +11,9 @@ Block it with ``--no-plugin run_folder``.
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
-
 from mnistlab import runs
 from mnistlab.hookspecs import hookimpl
+from mnistlab.metrics import first_predictions
 from mnistlab.session import weights_of
 
 
@@ -50,14 +49,5 @@ def after_run(session, result):
     runs.save_torch(weights_of(session.model), folder / runs.MODEL)
     plots.save_figure(plots.loss_curves({session.config.stage: result.history}),
                       folder / runs.LOSS_CURVES)
-    images, labels, predictions = _predict(session, count=24)
+    images, labels, predictions = first_predictions(session, count=24)
     plots.save_figure(plots.digit_grid(images, labels, predictions), folder / runs.DIGITS)
-
-
-def _predict(session, count):
-    """The first ``count`` validation digits, their labels and the model's predictions."""
-    xb, yb = next(iter(session.batches("valid", count)))
-    with torch.no_grad():
-        predictions = session.model(xb).argmax(dim=1)
-    images = session.data.x_valid[:count]
-    return images.numpy(), yb.cpu().numpy(), predictions.cpu().numpy()
