@@ -25,12 +25,13 @@ def run(stage: str, **settings: Any) -> RunResult:
         >>> result = mnistlab.run("cnn", epochs=1, plugins=["my_adam.py"])
         >>> result.valid_acc, result.history[-1]
 
-    Settings are those of ``mnistlab run``: ``epochs``, ``bs``, ``lr``,
-    ``momentum``, ``seed``, ``device``, ``data``, ``data_dir``, ``plugins``
-    (paths or module names), ``blocked``, ``options`` (the plugins' own
-    settings, by name), ``out`` (a run folder to write; none by default)
-    and ``force``; plus ``plugin_objects`` (plugins as Python objects) and
-    ``trace``.
+    Settings are those of ``mnistlab run``: the lesson's ``lr``, ``momentum``,
+    ``bs``, ``valid_bs``, ``epochs`` and ``seed``; what the run is built from,
+    ``device``, ``data``, ``data_dir``, ``plugins`` (paths or module names),
+    ``blocked``, ``options`` (the plugins' own settings, by name) and
+    ``deterministic``; and how it is run: ``out`` (a run folder to keep it
+    in; none by default), ``force``, ``quiet``, ``trace`` and
+    ``plugin_objects`` (plugins as Python objects).
     """
     from mnistlab.runner import run as run_stage
 

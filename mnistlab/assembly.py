@@ -1,24 +1,24 @@
 """One way to build a run from its settings, used by run, resume, load and predict.
 
-``assemble`` makes the plugin manager, settles the plugins' options, fills
-the pieces in one direction (data -> device -> model -> loss -> update ->
-loop), checks each where it enters, and finally passes one validation batch
-through the model and the loss. What it returns is ready to train, resume or
-predict with, and nothing has been written anywhere.
+``assemble`` makes the plugin manager, settles the plugins' options, then
+fills the pieces in the stage table's order (data -> device -> model -> loss
+-> update -> batches -> loop): for each it asks the piece's hook, checks the
+contract where the piece enters and records who filled it. Last, it passes
+one validation batch through the model and the loss. What it returns is
+ready to train, resume or predict with, and nothing has been written anywhere.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
 import torch
 
+from mnistlab import pieces
+from mnistlab.books import Books, TrainingLoss
 from mnistlab.config import RunConfig
 from mnistlab.contracts import (
     check_data,
@@ -29,123 +29,120 @@ from mnistlab.contracts import (
     check_model,
     check_update,
 )
-from mnistlab.errors import MnistlabError, PluginError, closest
-from mnistlab.pieces import Filled, failed, fill
+from mnistlab.errors import MnistlabError, PluginError, closest, plugin_failed
 from mnistlab.plugin_manager import PluginManager, get_plugin_manager
-from mnistlab.session import Session, TrainingLoss
-from mnistlab.stages import PIECE_HOOKS, get_stage, hyper_of
-from mnistlab.types import Option
+from mnistlab.session import Cutter, Session
+from mnistlab.stages import PIECE_HOOKS, PIECES
+from mnistlab.types import Filled, Option
 
 
-def make_config(stage: str, **settings: Any) -> RunConfig:
-    """A ``RunConfig`` for ``stage``: its default hyper-parameters, then ``settings``.
-
-    Settings given as ``None`` keep the default, so CLI options map straight in.
-    """
-    get_stage(stage)
-    unknown = set(settings) - set(RunConfig.__dataclass_fields__)
-    if unknown:
-        raise MnistlabError(f"unknown setting(s) {', '.join(sorted(unknown))} for mnistlab.run()")
-    given = {key: _plain(value) for key, value in settings.items() if value is not None}
-    for key in ("plugins", "blocked"):
-        if key in given:
-            # One name or path is a list of one, not a list of its characters.
-            names = [given[key]] if isinstance(given[key], str) else given[key]
-            given[key] = tuple(map(_plain, names))
-    return RunConfig(stage=stage, **{**hyper_of(stage), **given})
-
-
-def _plain(value: Any) -> Any:
-    """A path, a torch.device or a numpy number as the value the command line would give."""
-    if isinstance(value, os.PathLike | torch.device):
-        return str(value)
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def assemble(config: RunConfig, objects: Iterable[object] = (), *,
-             trace: bool = False) -> Session:
+def assemble(config: RunConfig, objects: Iterable[object] = (), *, quiet: bool = False,
+             trace: bool = False,
+             use_device: Callable[[torch.device], None] = lambda device: None) -> Session:
     """Build every piece of the run ``config`` describes, checked, ready to train.
 
     Args:
         config: the run's settings.
         objects: plugins given as Python objects, registered after ``config.plugins``.
+        quiet: leave out the plugins that only print.
         trace: print each hook call, and who answered it, to stderr.
+        use_device: called with the run's device before the model is built (the
+            determinism flags that device needs).
     """
-    pm = get_plugin_manager(config.stage, config.plugins, config.blocked, objects)
+    pm = get_plugin_manager(config.stage, config.plugins, config.blocked, objects, quiet=quiet)
     if trace:
-        _trace_hook_calls(pm)
+        pieces.trace(pm)
     config = replace(config, options=resolve_options(pm, config.options))
+    built: dict[str, Filled] = {}
+    for piece in PIECES:
+        if piece == "model":
+            use_device(built["device"].value)
+            # Seed right before the model so its initial weights depend only on the seed
+            # and on the layers it creates, never on what the data piece drew.
+            torch.manual_seed(config.seed)
+        filled = (_device_setting(config) if piece == "device" else None) or pieces.fill(
+            pm, piece, **_arguments(piece, config, built))
+        built[piece] = replace(filled, value=_ACCEPT[piece](filled, built))
 
-    data_piece = fill(pm, "data", config=config)
-    data = check_data(data_piece)
-    config = config.with_epochs_for(len(data.x_train))
-    device = _device_setting(config) or fill(pm, "device", config=config)
-    device = replace(device, value=check_device(device))
-    missing = unavailable(device.value)
-    if missing and device.origin == "setting":
-        raise MnistlabError(f"--device {config.device}: {missing}")
-    if missing:
-        raise PluginError(f"{device.who} returned {device.value} from make_device, but "
-                          f"{missing}; return torch.device('cpu') where there is none")
-    # Seed right before the model so its initial weights depend only on the
-    # seed and on the layers it creates, never on what the data piece drew.
-    torch.manual_seed(config.seed)
-    model = fill(pm, "model", config=config)
-    model = replace(model, value=_to_device(check_model(model), device.value))
-    loss = fill(pm, "loss", config=config)
-    check_loss(loss)
-    update = fill(pm, "update", config=config, model=model.value)
-    check_update(update, model.value)
-    loop = fill(pm, "loop", config=config)
-    check_loop(loop)
-    # The batches piece is asked again for every pass; this first answer, one
-    # pass over the valid split with a generator of its own, is for the checks.
-    x, y = data.split("valid")
-    if len(x) == 0 or len(data.x_train) == 0:
-        raise MnistlabError(f"the {'valid' if len(x) == 0 else 'train'} split of "
-                            f"{data.name} is empty; give data with examples in both splits")
-    batches = fill(pm, "batches", config=config, x=x, y=y, batch_size=config.valid_bs,
-                   shuffle=False, generator=torch.Generator().manual_seed(config.seed),
-                   device=device.value)
-
+    data, device = built["data"].value, built["device"].value
+    loss = TrainingLoss(built["loss"].value)
     session = Session(
-        config=config, data=data, device=device.value, model=model.value,
-        loss_func=TrainingLoss(loss.value), opt=update.value,
-        pieces={f.piece: f for f in (data_piece, device, model, loss, update, batches, loop)},
-        pm=pm,
-        # Shuffling has its own generator, so its order does not depend on
-        # how many random numbers the model drew.
+        config=config, data=data, device=device, model=built["model"].value, loss_func=loss,
+        opt=built["update"].value, pieces=built, pm=pm,
         generator=torch.Generator().manual_seed(config.seed),
+        cut=_cutter(pm, config, device, data, built["batches"]),
+        books=Books(loss, built["loop"].who, built["update"].who),
     )
-    session.remember_pass(x, batches)
     check_fit(session)
     _note_passed(session)
     return session
 
 
-@contextmanager
-def reproducible(deterministic: bool) -> Iterator[None]:
-    """Let torch pick deterministic kernels (or not) while a run assembles and trains.
+def _arguments(piece: str, config: RunConfig, built: dict[str, Filled]) -> dict[str, Any]:
+    """What a piece's hook is given: the config, and the pieces it is built from."""
+    if piece == "update":
+        return {"config": config, "model": built["model"].value}
+    if piece == "batches":
+        # The batches piece is asked again for every pass; this first answer, one pass over
+        # the valid split with a generator of its own, is for the checks.
+        x, y = built["data"].value.split("valid")
+        return {"config": config, "x": x, "y": y, "batch_size": config.valid_bs,
+                "shuffle": False, "generator": torch.Generator().manual_seed(config.seed),
+                "device": built["device"].value}
+    return {"config": config}
 
-    cuBLAS reads ``CUBLAS_WORKSPACE_CONFIG`` when it initialises, so it is set
-    here, before any piece can touch the GPU, and stays set. An operation with
-    no deterministic implementation warns instead of failing the lesson. The
-    flags are process-wide, so the block puts back the ones it found: code
-    that runs after ``mnistlab.run()`` in the same process keeps its own.
-    """
-    if deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    cudnn = torch.backends.cudnn
-    found = (torch.are_deterministic_algorithms_enabled(),
-             torch.is_deterministic_algorithms_warn_only_enabled(),
-             cudnn.deterministic, cudnn.benchmark)
-    torch.use_deterministic_algorithms(deterministic, warn_only=True)
-    cudnn.deterministic, cudnn.benchmark = deterministic, False
-    try:
-        yield
-    finally:
-        algorithms, warn_only, cudnn.deterministic, cudnn.benchmark = found
-        torch.use_deterministic_algorithms(algorithms, warn_only=warn_only)
+
+def _accept_data(filled: Filled, built: dict[str, Filled]) -> Any:
+    data = check_data(filled)
+    for split in ("train", "valid"):
+        if len(data.split(split)[0]) == 0:
+            raise MnistlabError(f"the {split} split of {data.name} is empty; give data with "
+                                "examples in both splits")
+    return data
+
+
+def _accept_device(filled: Filled, built: dict[str, Filled]) -> Any:
+    device = check_device(filled)
+    missing = unavailable(device)
+    if missing and filled.origin == "setting":
+        raise MnistlabError(f"--device {filled.value}: {missing}")
+    if missing:
+        raise PluginError(f"{filled.who} returned {device} from make_device, but {missing}; "
+                          "return torch.device('cpu') where there is none")
+    return device
+
+
+# Each piece's contract, checked as it enters the run; what comes back is the piece's value.
+_ACCEPT: dict[str, Callable[[Filled, dict[str, Filled]], Any]] = {
+    "data": _accept_data,
+    "device": _accept_device,
+    "model": lambda filled, built: _to_device(check_model(filled), built["device"].value),
+    "loss": lambda filled, built: check_loss(filled),
+    "update": lambda filled, built: check_update(filled, built["model"].value),
+    "batches": lambda filled, built: filled.value,  # checked with the model, by check_fit
+    "loop": lambda filled, built: check_loop(filled),
+}
+
+
+def _cutter(pm: PluginManager, config: RunConfig, device: torch.device, data: Any,
+            first: Filled) -> Cutter:
+    """Ask the batches piece for each pass, refusing an iterator handed out a second time."""
+    # What the last pass over each split's inputs was given: the first is the checks' pass.
+    last_pass = {id(data.x_valid): first.value}
+
+    def cut(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool,
+            generator: torch.Generator) -> Any:
+        filled = pieces.fill(pm, "batches", config=config, x=x, y=y, batch_size=batch_size,
+                             shuffle=shuffle, generator=generator, device=device)
+        if isinstance(filled.value, Iterator):  # a DataLoader or a list walks afresh
+            if last_pass.get(id(x)) is filled.value:
+                raise PluginError(f"{filled.who} handed out the same iterator as for the last "
+                                  "pass over these examples, used up by then; return a new one "
+                                  "(a generator expression, a DataLoader) on every call")
+            last_pass[id(x)] = filled.value
+        return filled.value
+
+    return cut
 
 
 def _note_passed(session: Session) -> None:
@@ -166,7 +163,7 @@ def declared_options(pm: PluginManager) -> dict[str, tuple[Option, str]]:
         try:
             options = impl.function()
         except Exception as error:
-            raise failed(impl.plugin_name, "plugin_options", error) from error
+            raise plugin_failed(impl.plugin_name, "plugin_options", error) from error
         for option in options or ():
             if not isinstance(option, Option):
                 raise PluginError(f"plugin {impl.plugin_name!r}: plugin_options returned "
@@ -232,17 +229,3 @@ def _to_device(model: Any, device: torch.device) -> Any:
         raise MnistlabError(f"this stage's model ({type(model).__name__}) has no .to() and "
                             "stays on the CPU; run it without --device or use a later stage")
     return model
-
-
-def _trace_hook_calls(pm: PluginManager) -> None:
-    """Print each hook call: for a piece, who answered; for an observer, who was called."""
-
-    def say(line: str) -> None:
-        print(f"[trace] {line}", file=sys.stderr)
-
-    def before(hook_name: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
-        if impls:
-            say(f"{hook_name}: {', '.join(impl.plugin_name for impl in reversed(impls))}")
-
-    pm.trace = say
-    pm.add_hookcall_monitoring(before, lambda *args: None)

@@ -8,31 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sys
-import time
 import traceback
-from pathlib import Path
 from typing import Any
 
 import click
 
 from mnistlab._version import __version__
+from mnistlab.cli_info import data, diff, plugins, stages
 from mnistlab.cli_look import compare, predict, show
+from mnistlab.cli_options import UserError, set_options, stage_name
 from mnistlab.errors import MnistlabError
-
-
-class UserError(click.ClickException):
-    """A ``MnistlabError`` shown as one line, with exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        from mnistlab.launch import rank
-
-        where = f" (process {rank()})" if rank() else ""  # one of N processes: say which
-        click.echo(f"error{where}: {self.format_message()}", err=True)
 
 
 class Mnistlab(click.Group):
@@ -61,30 +48,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.ensure_object(dict)["debug"] = debug
 
 
-def _stage_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from mnistlab.stages import get_stage
-
-    if value is not None:
-        try:
-            get_stage(value)
-        except MnistlabError as error:
-            raise UserError(str(error)) from None
-    return value
-
-
-def _options(ctx: click.Context, param: click.Parameter,
-             values: tuple[str, ...]) -> dict[str, str] | None:
-    options = {}
-    for text in values:
-        name, equals, value = text.partition("=")
-        if not (equals and name.strip()):
-            raise UserError(f"--set {text!r}: write NAME=VALUE, for example --set patience=3")
-        options[name.strip()] = value.strip()
-    return options or None
-
-
 @cli.command()
-@click.option("--stage", "-s", callback=_stage_name,
+@click.option("--stage", "-s", callback=stage_name,
               help="The stage to run (see `mnistlab stages`).")
 @click.option("--epochs", type=click.IntRange(min=0),
               help="Epochs to train [default: as many examples as the tutorial sees: "
@@ -108,12 +73,13 @@ def _options(ctx: click.Context, param: click.Parameter,
               help="A plugin: a .py file or an importable module. Repeatable.")
 @click.option("--no-plugin", "blocked", multiple=True,
               help="Do not register the plugin of this name. Repeatable.")
-@click.option("--set", "options", multiple=True, metavar="NAME=VALUE", callback=_options,
+@click.option("--set", "options", multiple=True, metavar="NAME=VALUE", callback=set_options,
               help="Set an option that a plugin declares (see `mnistlab plugins`). Repeatable.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="The run folder: new, empty, or a run to replace with --force "
                    "[default: runs/STAGE-YYYYmmdd-HHMMSS].")
 @click.option("--force", is_flag=True, help="Overwrite the run in --out if there is one.")
+@click.option("--no-save", is_flag=True, help="Keep no run folder: train and print only.")
 @click.option("--resume", type=click.Path(file_okay=False, exists=True),
               help="Continue the run in this folder from its last complete epoch (--epochs "
                    "may raise the count; pass its --plugin files again).")
@@ -123,60 +89,59 @@ def _options(ctx: click.Context, param: click.Parameter,
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the results.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json).")
 @click.option("--trace", is_flag=True, help="Print every hook call to stderr.")
-def run(stage: str | None, resume: str | None, out: str | None, nproc: int | None,
-        as_json: bool, quiet: bool, trace: bool, blocked: tuple[str, ...],
-        **settings: Any) -> None:
+def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_save: bool,
+        nproc: int | None, as_json: bool, quiet: bool, trace: bool, **settings: Any) -> None:
     """Run one stage: train, then score the validation set.
 
     Writes a run folder (config, metrics, checkpoints, final weights, plots).
     Ctrl-C stops after saving nothing half-written; --resume continues.
     """
     from mnistlab import launch, runner
-    from mnistlab.plugin_manager import PRINTING
+    from mnistlab.runfolder import RunFolder
 
     if nproc is not None and not launch.under_torchrun():
-        if stage not in (None, "distributed"):
-            raise UserError(f"--nproc trains the distributed stage, not {stage}; use "
-                            "--stage distributed")
+        _check_launchable(RunFolder(resume).read_record()["stage"] if resume else stage)
         sys.exit(launch.launch(nproc, _without_nproc(sys.argv[1:])))
-    writer = launch.rank() == 0  # of N processes, only rank 0 prints and writes
-    if quiet or not writer:
-        blocked = (*blocked, *PRINTING)
-    made = None  # the run folder this command names and makes itself, if it does
-    if resume:
-        if stage is not None:
-            raise UserError("--resume takes the stage from the run folder; drop --stage")
-        fixed = [f"--{name.replace('_', '-')}" for name, value in settings.items()
-                 if value not in (None, False) and name not in ("epochs", "plugins")]
-        if fixed:
-            raise UserError(f"--resume continues {resume} with its recorded settings, which "
-                            f"{', '.join(fixed)} would change; drop them, or start a new run "
-                            "with --out")
-        out = resume
-    elif stage is None:
+    if resume and (stage is not None or out is not None):
+        raise UserError(f"--resume takes the stage and the folder from {resume}; drop "
+                        f"{'--stage' if stage is not None else '--out'}")
+    if not resume and stage is None:
         raise UserError("missing --stage; run `mnistlab stages` to list them")
-    elif "run_folder" in blocked or not writer:
-        out = None
-    elif out is None:
-        out = made = new_run_folder(stage)
+    writer = launch.rank() == 0  # of N processes, only rank 0 prints and writes
+    quiet = quiet or not writer
+    if no_save and (out is not None or resume):
+        raise UserError("--no-save keeps no run folder; drop it, or drop "
+                        f"{'--out' if out is not None else '--resume'}")
+    folder = (RunFolder(resume) if resume else None if no_save or not writer
+              else RunFolder(out) if out is not None else RunFolder.new(stage))
     try:
         if resume:
-            result = runner.resume(resume, trace=trace, blocked=blocked, write=writer,
-                                   epochs=settings["epochs"], plugins=settings["plugins"])
+            result = runner.resume(folder, quiet=quiet, trace=trace, write=writer,
+                                   force=force, **settings)
         else:
-            result = runner.run(stage, trace=trace, blocked=blocked, out=out, **settings)
-    except BaseException as stop:
-        _drop_if_empty(made)
-        if not isinstance(stop, KeyboardInterrupt):
-            raise
-        if writer:
-            click.echo(_interrupted(out), err=True)
+            result = runner.run(stage, out=folder, force=force, quiet=quiet, trace=trace,
+                                **settings)
+    except KeyboardInterrupt as stop:
+        if folder is not None and writer:
+            click.echo(folder.interrupted(), err=True)
         sys.exit(143 if isinstance(stop, Terminated) else 130)
     launch.leave_process_group()
-    if not quiet and out is not None:
-        click.echo(f"run folder: {out}")
+    if not quiet and folder is not None:
+        click.echo(f"run folder: {folder}")
     if as_json and writer:
         click.echo(json.dumps(result.summary()))
+
+
+def _check_launchable(stage: str | None) -> None:
+    """``--nproc`` launches a stage whose loop joins the processes; refuse any other."""
+    from mnistlab.introspect import declares
+    from mnistlab.stages import STAGE_NAMES
+
+    if stage is None or not declares(stage, "loop", "JOINS_PROCESSES"):
+        joining = [name for name in STAGE_NAMES if declares(name, "loop", "JOINS_PROCESSES")]
+        what = "no stage" if stage is None else f"the loop of stage {stage}, which trains alone"
+        raise UserError(f"--nproc trains a stage whose loop joins the processes, not {what}; "
+                        f"use --stage {' or '.join(joining)}")
 
 
 def _without_nproc(arguments: list[str]) -> list[str]:
@@ -192,180 +157,8 @@ def _without_nproc(arguments: list[str]) -> list[str]:
     return kept
 
 
-def new_run_folder(stage: str) -> str:
-    """A new folder ``runs/STAGE-YYYYmmdd-HHMMSS``, with ``-2``, ``-3``, ... when taken.
-
-    ``mkdir`` is atomic, so two runs started in the same second get two folders.
-    """
-    from pathlib import Path
-
-    base = f"runs/{stage}-{time.strftime('%Y%m%d-%H%M%S')}"
-    Path("runs").mkdir(exist_ok=True)
-    for attempt in range(1, 1000):
-        name = base if attempt == 1 else f"{base}-{attempt}"
-        try:
-            Path(name).mkdir()
-            return name
-        except FileExistsError:
-            continue
-    raise MnistlabError(f"too many runs named {base}; choose a folder with --out")
-
-
-def _drop_if_empty(made: str | None) -> None:
-    """Remove the run folder this command made if the run ended before keeping an epoch.
-
-    Only a folder the command named itself (``runs/STAGE-...``): a folder given
-    with ``--out`` is the user's, and keeps what it held.
-    """
-    from mnistlab import runs
-
-    if made is not None and not runs.holds_run(Path(made)):
-        shutil.rmtree(made, ignore_errors=True)
-
-
-def _interrupted(out: str | None) -> str:
-    """What an interrupted run kept, and the way on from there."""
-    from mnistlab import runs
-
-    if out is None:
-        return "interrupted"
-    if runs.holds_run(Path(out)):
-        return (f"interrupted: {out} keeps every complete epoch; continue with "
-                f"`mnistlab run --resume {out}`")
-    if not Path(out).exists():
-        return "interrupted before the first epoch ended: nothing to keep; run again"
-    return f"interrupted before the first epoch ended: nothing to keep in {out}; run again"
-
-
-@cli.command()
-@click.option("--pieces", is_flag=True, help="Show the plugin of every piece of every stage.")
-def stages(pieces: bool) -> None:
-    """List the stages: what each one swaps and sets (* marks what it changes).
-
-    Each stage is its parent with one piece swapped; the stage table also
-    sets the default lr and momentum, which the CNN stages change.
-    """
-    from rich.console import Console
-    from rich.table import Table
-
-    from mnistlab.sources import hyper_changes
-    from mnistlab.stages import PIECES, STAGES, hyper_of, pieces_of
-
-    def mark(text: str, changed: bool) -> str:
-        return f"[bold]*{text}[/bold]" if changed else text
-
-    # No outer border: two columns fewer, so the table fits a narrow terminal.
-    if pieces:
-        table = Table(title="every piece of every stage (* the one it swaps)", show_edge=False)
-        columns = ["stage", *PIECES]
-    else:
-        table = Table(title="stages: each is its parent with one piece swapped (* what changes)",
-                      show_edge=False)
-        columns = ["#", "stage", "swaps", "plugin", "lr", "momentum", "same numbers?"]
-    for column in columns:
-        table.add_column(column, style="bold" if column == "stage" else None)
-    for number, stage in enumerate(STAGES, start=1):
-        if pieces:
-            filled = pieces_of(stage.name)
-            table.add_row(stage.name, *(mark(filled[p], p == stage.swaps) for p in PIECES))
-            continue
-        hyper, changed = hyper_of(stage.name), hyper_changes(stage.name)
-        same = "-" if stage.parent is None else ("yes" if stage.preserves else "no")
-        table.add_row(str(number), stage.name, stage.swaps or "-",
-                      mark(stage.plugin, True) if stage.plugin else "-",
-                      *(mark(f"{hyper[name]:g}", name in changed) for name in ("lr", "momentum")),
-                      same)
-    console = Console()
-    if not console.is_terminal:  # a pipe or a file: no wrapping, no truncated names
-        console = Console(width=200)
-    console.print(table)
-
-
-@cli.command()
-@click.argument("stage", callback=_stage_name)
-def diff(stage: str) -> None:
-    """Show what a stage changes: the code it swaps in, as a diff, and its new settings.
-
-    The diff compares code only; the new plugin's docstring, which says what
-    it does and why, follows it as prose.
-    """
-    import textwrap
-
-    from mnistlab.sources import plugin_docstring, settings_diff, stage_diff
-    from mnistlab.stages import get_stage
-
-    click.echo(stage_diff(stage), nl=False)
-    click.echo(settings_diff(stage), nl=False)
-    plugin = get_stage(stage).plugin
-    click.echo(f"\nplugins/{plugin}.py, in its own words:\n")
-    click.echo(textwrap.indent(plugin_docstring(plugin), "    "))
-
-
-@cli.command()
-@click.option("--stage", "-s", callback=_stage_name,
-              help="List what a run of this stage registers [default: every built-in plugin].")
-@click.option("--plugin", "-p", "plugins", multiple=True, help="Add a plugin, as for `run`.")
-def plugins(stage: str | None, plugins: tuple[str, ...]) -> None:
-    """List the registered plugins, who fills each piece, and the options they declare.
-
-    For each piece the plugins are listed in the order they are asked: the
-    first fills it unless it returns None; the others are shadowed by it.
-    """
-    from mnistlab.assembly import declared_options
-    from mnistlab.introspect import asking_order, describe, plugin_manager_for
-
-    pm = plugin_manager_for(stage, plugins)
-    rows = describe(pm)
-    width = max((len(name) for name, _, _ in rows), default=0)
-    for name, origin, hooks in rows:
-        click.echo(f"{name:<{width}}  {origin:<12} {', '.join(hooks)}")
-    if stage is None and not plugins:
-        return
-    click.echo("\npieces (asked in this order; the first answer fills the piece):")
-    for piece, asked in asking_order(pm).items():
-        first, *shadowed = [f"{name} ({origin})" for name, origin in asked] or ["none"]
-        rest = f"  shadows {', '.join(shadowed)}" if shadowed else ""
-        click.echo(f"  {piece:<8} {first}{rest}")
-    options = declared_options(pm)
-    if options:
-        click.echo("\noptions (set with --set NAME=VALUE):")
-        for name, (option, plugin) in options.items():
-            click.echo(f"  {name}={option.default!r} ({plugin}): {option.help}")
-
-
-@cli.group()
-def data() -> None:
-    """List and download datasets."""
-
-
-@data.command("list")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="The dataset cache.")
-def data_list(data_dir: str | None) -> None:
-    """Show the datasets mnistlab knows and which are in the cache."""
-    from mnistlab import data as datasets
-
-    folder = datasets.resolve_data_dir(data_dir)
-    click.echo(f"cache: {folder}")
-    click.echo(f"{'sample':<14} always available (embedded, no download)")
-    for name, source in datasets.DATASETS.items():
-        state = "downloaded" if datasets.is_cached(name, folder) else "not downloaded"
-        click.echo(f"{name:<14} {state:<15} {source.description}")
-
-
-@data.command("fetch")
-@click.argument("name")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="The dataset cache.")
-def data_fetch(name: str, data_dir: str | None) -> None:
-    """Download a dataset into the cache (checksums verified)."""
-    from mnistlab import data as datasets
-
-    folder = datasets.fetch(name, data_dir, progress=sys.stderr.isatty())
-    click.echo(f"{name} is in {folder}")
-
-
-cli.add_command(compare)
-cli.add_command(show)
-cli.add_command(predict)
+for command in (stages, diff, plugins, data, compare, show, predict):
+    cli.add_command(command)
 
 
 class Terminated(KeyboardInterrupt):

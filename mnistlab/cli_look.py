@@ -95,10 +95,11 @@ def _is_run_folder(argument: str) -> bool:
 
 
 def _read_folder(folder: str) -> Compared:
-    from mnistlab import runs
+    from mnistlab.runfolder import RunFolder
 
-    config = runs.read_config(folder)
-    history = runs.read_history(folder)
+    run = RunFolder(folder)
+    config = run.read_record()
+    history = run.read_history()
     last = history[-1] if history else {}
     return Compared(folder, config["stage"], history, last.get("valid_loss"),
                     last.get("valid_acc"))
@@ -108,7 +109,7 @@ def _train(stage: str, *, epochs: int | None, seed: int, data: str | None) -> Co
     import mnistlab
 
     click.echo(f"training {stage} ...", err=True)
-    result = mnistlab.run(stage, epochs=epochs, seed=seed, data=data, blocked=["console"])
+    result = mnistlab.run(stage, epochs=epochs, seed=seed, data=data, quiet=True)
     return Compared(stage, stage, result.history, result.valid_loss, result.valid_acc)
 
 
@@ -200,9 +201,12 @@ def predict(run_dir: str, count: int, plugins: tuple[str, ...], out: str | None)
     """
     from mnistlab import plots
     from mnistlab.metrics import first_predictions
-    from mnistlab.runner import data_changed, open_run
+    from mnistlab.record import data_changed
+    from mnistlab.runfolder import PREDICTIONS, RunFolder
+    from mnistlab.runner import open_run
 
-    session, record = open_run(run_dir, plugins)
+    folder = RunFolder(run_dir)
+    session, record = open_run(folder, plugins)
     if data_changed(record, session):
         click.echo(f"warning: {session.data.name} differs from the data this run trained on "
                    "(checksums differ); the predictions are on the data as it is now", err=True)
@@ -215,5 +219,5 @@ def predict(run_dir: str, count: int, plugins: tuple[str, ...], out: str | None)
     correct = int((labels == predictions).sum())
     click.echo(f"accuracy: {correct}/{count} ({correct / count:.1%})")
     figure = plots.digit_grid(images, labels, predictions)
-    path = plots.save_figure(figure, out or Path(run_dir) / "predictions.png")
+    path = plots.save_figure(figure, out or folder.path / PREDICTIONS)
     click.echo(f"saved {path}")

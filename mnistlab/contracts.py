@@ -13,11 +13,24 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from mnistlab.errors import PluginError, one_line
-from mnistlab.pieces import Filled, require_instance
-from mnistlab.types import Tensors
+from mnistlab.stages import PIECE_HOOKS
+from mnistlab.types import Filled, Tensors
 
 if TYPE_CHECKING:
     from mnistlab.session import Session
+
+
+# How each piece's constructor is called, for the fix when a class comes back.
+_CALL = {"model": "{}()", "loss": "{}()", "update": "{}(model.parameters(), lr=config.lr)"}
+
+
+def require_instance(filled: Filled) -> None:
+    """Refuse a class where an instance belongs: ``return Model`` for ``return Model()``."""
+    if inspect.isclass(filled.value):
+        name = filled.value.__name__
+        fix = _CALL.get(filled.piece, "{}(...)").format(name)
+        raise PluginError(f"{filled.who} returned the class {name} from "
+                          f"{PIECE_HOOKS[filled.piece]}, not an instance; return {fix}")
 
 
 def check_data(filled: Filled) -> Tensors:

@@ -23,6 +23,14 @@ class StopTraining(Exception):  # noqa: N818 - a signal, not an error
     """Ends the loop from inside it after an observer called ``session.stop()``."""
 
 
+class Diverged(Exception):  # noqa: N818 - a signal: the run turns it into a MnistlabError
+    """The training loss of a step became NaN or infinite; the run says what to change."""
+
+    def __init__(self, loss: float, epoch: int, batch: int) -> None:
+        super().__init__(f"loss {loss} in epoch {epoch}, batch {batch}")
+        self.loss, self.epoch, self.batch = loss, epoch, batch
+
+
 def closest(word: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the nearest choice, or ``""``."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
@@ -32,3 +40,9 @@ def closest(word: str, choices: Iterable[str]) -> str:
 def one_line(error: BaseException) -> str:
     """``TypeName: message`` on one line, for an error raised by a plugin's code."""
     return f"{type(error).__name__}: {' '.join(str(error).split()) or '(no message)'}"
+
+
+def plugin_failed(plugin: str, hook: str, error: BaseException, where: str = "") -> PluginError:
+    """The one-line error for ``plugin`` raising ``error`` in ``hook`` (``where``: "at line 12")."""
+    return PluginError(f"plugin {plugin!r} failed in hook {hook}{where}: {one_line(error)}; fix "
+                       "the plugin or block it with --no-plugin (--debug shows the traceback)")

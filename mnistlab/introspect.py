@@ -8,7 +8,7 @@ from typing import Any
 
 from mnistlab.plugin_loading import builtin, instantiate
 from mnistlab.plugin_manager import SPECS, PluginManager, get_plugin_manager, register
-from mnistlab.stages import PIECE_HOOKS, STAGE_NAMES
+from mnistlab.stages import PIECE_HOOKS, STAGE_NAMES, pieces_of
 
 
 def all_builtin_names() -> list[str]:
@@ -16,6 +16,12 @@ def all_builtin_names() -> list[str]:
     import mnistlab.plugins as plugins_package
 
     return sorted(info.name for info in pkgutil.iter_modules(plugins_package.__path__))
+
+
+def declares(stage: str, piece: str, attribute: str) -> bool:
+    """Whether the built-in plugin that fills ``piece`` in ``stage`` declares ``attribute``
+    (for example the loop's ``JOINS_PROCESSES``)."""
+    return getattr(builtin(pieces_of(stage)[piece]), attribute, False) is True
 
 
 PluginRow = tuple[str, str, list[str]]

@@ -1,76 +1,71 @@
-"""Fill a piece: ask its plugins in order, know who answered, check the answer.
+"""Ask the plugins for a piece, know who answered, trace every hook call, and blame a plugin.
 
-pluggy would answer a first-result hook itself, but it does not say which
-plugin answered, nor who passed the question on. The kernel asks each
-implementation in pluggy's own order (last registered first, ``tryfirst``
-and ``trylast`` respected) so that the run can record who filled each piece,
-say when a user's plugin returned ``None``, and blame the right plugin when
-the answer breaks the piece's contract.
+pluggy's ``firstresult`` returns the first non-None answer but not which
+plugin gave it, and a run must record who filled each piece and name the
+plugin whose answer breaks a contract. So the kernel asks one plugin at a
+time, in pluggy's own order (last registered first, ``tryfirst`` and
+``trylast`` respected), each through pluggy's hook caller: the hook-call
+monitoring of ``--trace`` sees every question and every answer, pieces and
+observers alike.
 """
 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+import os
+import sys
+import traceback
 from typing import Any
 
-from mnistlab.errors import MnistlabError, PluginError, one_line
-from mnistlab.plugin_manager import PluginManager
+import pluggy
+
+from mnistlab.errors import MnistlabError, PluginError, plugin_failed
+from mnistlab.plugin_manager import SPECS, PluginManager
 from mnistlab.stages import PIECE_HOOKS
-
-
-@dataclass(frozen=True)
-class Filled:
-    """A piece's value and the plugin that gave it.
-
-    Attributes:
-        piece: the piece's name (``"model"``, ``"loss"``, ...).
-        value: what the plugin returned.
-        plugin: the name of the plugin that returned it.
-        origin: where that plugin came from (``"built-in"``, ``"--plugin"``, ...).
-        passed: the plugins asked before it that returned ``None``.
-    """
-
-    piece: str
-    value: Any
-    plugin: str
-    origin: str
-    passed: tuple[str, ...] = ()
-
-    @property
-    def who(self) -> str:
-        """``plugin 'NAME'`` (with its origin when it is not built in), for messages."""
-        return f"plugin {self.plugin!r}" + ("" if self.origin == "built-in" else
-                                             f" ({self.origin})")
+from mnistlab.types import Filled
 
 
 def fill(pm: PluginManager, piece: str, **arguments: Any) -> Filled:
     """Ask the plugins of ``piece`` in turn; the first non-None answer fills it."""
     hook = PIECE_HOOKS[piece]
-    passed = []
-    for impl in reversed(getattr(pm.hook, hook).get_hookimpls()):
+    asked = [impl.plugin for impl in reversed(getattr(pm.hook, hook).get_hookimpls())]
+    passed: list[str] = []
+    for plugin in asked:
+        name = pm.get_name(plugin)
+        only_this = pm.subset_hook_caller(hook, [other for other in asked if other is not plugin])
         try:
-            value = impl.function(*(arguments[name] for name in impl.argnames))
+            value = only_this(**arguments)
         except MnistlabError:
             raise
         except Exception as error:
-            raise failed(impl.plugin_name, hook, error) from error
+            raise plugin_failed(name, hook, error) from error
         if value is not None:
-            if pm.trace:
-                pm.trace(f"{hook}: filled by {impl.plugin_name} with {_kind(value)}"
-                         + (f" (passed: {', '.join(passed)})" if passed else ""))
-            return Filled(piece, value, impl.plugin_name, pm.origins[impl.plugin_name],
-                          tuple(passed))
-        passed.append(impl.plugin_name)
-    asked = f"; asked {', '.join(map(repr, passed))}, each returned None" if passed else ""
-    raise PluginError(f"no plugin provides the {piece} ({hook}){asked}; register one with "
+            return Filled(piece, value, name, pm.origins[name], tuple(passed))
+        passed.append(name)
+    said = f"; asked {', '.join(map(repr, passed))}, each returned None" if passed else ""
+    raise PluginError(f"no plugin provides the {piece} ({hook}){said}; register one with "
                       "--plugin, or stop blocking the built-in one")
 
 
-def failed(plugin: str, hook: str, error: BaseException) -> PluginError:
-    """The one-line error for ``plugin`` raising ``error`` in ``hook``."""
-    return PluginError(f"plugin {plugin!r} failed in hook {hook}: {one_line(error)}; fix the "
-                       "plugin or block it with --no-plugin (--debug shows the traceback)")
+def trace(pm: PluginManager) -> None:
+    """Print every hook call to stderr: who is asked, and what a piece's plugin answered."""
+
+    def before(hook: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
+        if impls and hook not in PIECE_HOOKS.values():  # a piece's plugins are asked one by one
+            say(f"{hook}: {', '.join(impl.plugin_name for impl in reversed(impls))}")
+
+    def after(outcome: Any, hook: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
+        if hook not in PIECE_HOOKS.values() or outcome.exception is not None:
+            return
+        value, name = outcome.get_result(), impls[0].plugin_name
+        say(f"{hook}: passed by {name} (None)" if value is None else
+            f"{hook}: filled by {name} with {_kind(value)}")
+
+    pm.add_hookcall_monitoring(before, after)
+
+
+def say(line: str) -> None:
+    print(f"[trace] {line}", file=sys.stderr)
 
 
 def _kind(value: Any) -> str:
@@ -80,14 +75,35 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-# How each piece's constructor is called, for the fix when a class comes back.
-_CALL = {"model": "{}()", "loss": "{}()", "update": "{}(model.parameters(), lr=config.lr)"}
+def blame(pm: pluggy.PluginManager, error: BaseException) -> PluginError | None:
+    """A one-line ``PluginError`` naming the plugin and hook behind ``error``, if any.
+
+    The innermost frame of the traceback that lies in a registered plugin's
+    source file names the plugin; the hook is that frame's function when it
+    is a hook, else the hooks the plugin implements.
+    """
+    files = _source_files(pm)
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        name = files.get(os.path.realpath(frame.filename))
+        if name is None:
+            continue
+        hook = frame.name
+        if hook not in SPECS:
+            callers = pm.get_hookcallers(pm.get_plugin(name)) or []
+            hook = f"{'/'.join(caller.name for caller in callers) or '?'}, in {frame.name}()"
+        return plugin_failed(name, hook, error, f" at line {frame.lineno}")
+    return None
 
 
-def require_instance(filled: Filled) -> None:
-    """Refuse a class where an instance belongs: ``return Model`` for ``return Model()``."""
-    if inspect.isclass(filled.value):
-        name = filled.value.__name__
-        fix = _CALL.get(filled.piece, "{}(...)").format(name)
-        raise PluginError(f"{filled.who} returned the class {name} from "
-                          f"{PIECE_HOOKS[filled.piece]}, not an instance; return {fix}")
+def _source_files(pm: pluggy.PluginManager) -> dict[str, str]:
+    """Map each registered plugin's source file to the plugin's name."""
+    files = {}
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:
+            continue
+        holder = plugin if inspect.ismodule(plugin) else type(plugin)
+        try:
+            files[os.path.realpath(inspect.getfile(holder))] = name
+        except (TypeError, OSError):  # built into the interpreter, or made on the fly
+            continue
+    return files

@@ -4,7 +4,7 @@ One rule orders the plugins, in code, docs and errors alike. They are
 registered in layers, and pluggy asks the last registered first:
 
 1. the built-in plugins that fill the stage's pieces, by their short names,
-   and the built-in observers (console report, progress bar, run folder);
+   and the built-in observers the stage table names;
 2. installed packages that register in the ``mnistlab`` entry-point group;
 3. the ``--plugin`` files and modules in the order given, then plugin objects.
 
@@ -14,6 +14,10 @@ question on. The one real conflict is two installed packages claiming the
 same piece: nothing orders them, so that is refused.
 
 A new manager per run keeps runs (and tests) from leaking state into each other.
+
+A plugin module may declare what it is, and the kernel asks instead of naming
+plugins: ``PRINTS_ONLY = True`` says it only shows the run (``quiet`` leaves it
+out, and so do all but the first of N processes).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +40,8 @@ from mnistlab.plugin_loading import (
     instantiate,
     load_plugin,
 )
-from mnistlab.stages import PIECE_HOOKS, pieces_of
+from mnistlab.stages import OBSERVERS, PIECE_HOOKS, pieces_of
 
-# The observers that only print: how a command shows a run (--quiet blocks them), not part
-# of the run, so a resume prints as its own command says.
-PRINTING = ("console", "progress")
-# Observers every run has; pluggy asks the last registered first, so run_folder
-# (which may refuse to overwrite a folder) speaks before console prints anything.
-OBSERVERS = (*PRINTING, "run_folder")
 HOOK_REFERENCE = "see the Hook reference page of the docs (docs/hooks.md)"
 
 SPECS = {name: spec for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")}
@@ -59,8 +57,6 @@ class PluginManager(pluggy.PluginManager):
         self.origins: dict[str, str] = {}
         # --plugin value -> the source file it was loaded from, for the run's record.
         self.sources: dict[str, Path] = {}
-        # Called with one line per hook call when the run is traced.
-        self.trace: Callable[[str], None] | None = None
 
 
 def builtin_names(stage: str) -> list[str]:
@@ -162,6 +158,11 @@ def _check_installed_claims(pm: PluginManager) -> None:
             )
 
 
+def prints_only(plugin: Any) -> bool:
+    """Whether a plugin declares that it only shows the run (``PRINTS_ONLY = True``)."""
+    return getattr(plugin, "PRINTS_ONLY", False) is True
+
+
 def object_name(plugin: object) -> str:
     """The name a plugin given as a Python object is registered and recorded under."""
     return getattr(plugin, "__name__", None) or type(plugin).__name__
@@ -172,6 +173,7 @@ def get_plugin_manager(
     plugins: Iterable[str] = (),
     blocked: Iterable[str] = (),
     objects: Iterable[object] = (),
+    quiet: bool = False,
 ) -> PluginManager:
     """Return a new plugin manager with everything a run of ``stage`` uses.
 
@@ -180,6 +182,7 @@ def get_plugin_manager(
         plugins: ``--plugin`` values: ``.py`` paths or module names.
         blocked: plugin names not to register (built-in, entry point or user).
         objects: plugins given as Python objects (modules or instances).
+        quiet: leave out every plugin that declares ``PRINTS_ONLY``.
     """
     pm = PluginManager()
     builtins = builtin_names(stage)
@@ -195,28 +198,35 @@ def get_plugin_manager(
             )
         pm.set_blocked(name)
 
+    def wanted(name: str, plugin: Any) -> bool:
+        return not pm.is_blocked(name) and not (quiet and prints_only(plugin))
+
     for name in builtins:
-        if not pm.is_blocked(name):
-            register(pm, instantiate(builtin(name)), name, "built-in")
+        module = builtin(name)
+        if wanted(name, module):
+            register(pm, instantiate(module), name, "built-in")
     for entry_point in installed:
         if pm.is_blocked(entry_point.name):
             continue
         # A broken installed package must not break every command: say so, skip it.
         try:
             plugin = entry_point.load()
-            register(pm, instantiate(plugin), entry_point.name, "entry point")
+            if wanted(entry_point.name, plugin):
+                register(pm, instantiate(plugin), entry_point.name, "entry point")
         except Exception as error:
             print(f"warning: skipped installed plugin {entry_point.name!r} ({entry_point.value}): "
                   f"{one_line(error)}; uninstall it or leave it out of {LOAD_PLUGINS_ENV}",
                   file=sys.stderr)
     for spec in plugins:
-        if not pm.is_blocked(spec):
-            module = load_plugin(spec)
+        if pm.is_blocked(spec):
+            continue
+        module = load_plugin(spec)
+        if getattr(module, "__file__", None):  # recorded even when quiet leaves it out
+            pm.sources[spec] = Path(module.__file__)
+        if wanted(spec, module):
             register(pm, instantiate(module), spec, "--plugin")
-            if getattr(module, "__file__", None):
-                pm.sources[spec] = Path(module.__file__)
     for plugin in objects:
-        if not pm.is_blocked(object_name(plugin)):
+        if wanted(object_name(plugin), plugin):
             register(pm, plugin, object_name(plugin), "object")
 
     pm.check_pending()  # a backstop: _check_hooks has named every problem it can

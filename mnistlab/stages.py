@@ -30,6 +30,10 @@ PIECE_HOOKS = {
     "loop": "make_loop",
 }
 
+# The built-in observers every run registers, after the pieces: the report, one line per
+# epoch, and the progress bar. Both declare PRINTS_ONLY, so --quiet leaves them out.
+OBSERVERS = ("console", "progress")
+
 # Hyper-parameters of the tutorial: lr 0.5 for the logistic steps, and
 # lr 0.1 with momentum 0.9 from the CNN step on.
 LOGISTIC = {"lr": 0.5, "momentum": 0.0}

@@ -15,6 +15,31 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Filled:
+    """A piece's value and the plugin that gave it.
+
+    Attributes:
+        piece: the piece's name (``"model"``, ``"loss"``, ...).
+        value: what the plugin returned.
+        plugin: the name of the plugin that returned it.
+        origin: where that plugin came from (``"built-in"``, ``"--plugin"``, ...).
+        passed: the plugins asked before it that returned ``None``.
+    """
+
+    piece: str
+    value: Any
+    plugin: str
+    origin: str
+    passed: tuple[str, ...] = ()
+
+    @property
+    def who(self) -> str:
+        """``plugin 'NAME'`` (with its origin when it is not built in), for messages."""
+        return f"plugin {self.plugin!r}" + ("" if self.origin == "built-in" else
+                                             f" ({self.origin})")
+
+
+@dataclass(frozen=True)
 class Tensors:
     """The dataset as torch tensors, as the tutorial has it after ``map(torch.tensor, ...)``.
 

@@ -1,11 +1,15 @@
 """Observer: print the run as it goes, one line per epoch.
 
-Block it with ``--no-plugin console`` (``--quiet`` does) or replace it with
-your own ``after_epoch``.
+It only shows the run, and says so with ``PRINTS_ONLY``: ``--quiet`` leaves
+it out. Block it with ``--no-plugin console`` or replace it with your own
+``after_epoch``.
 """
 
+from mnistlab.config import TUTORIAL_EPOCHS, tutorial_epochs
 from mnistlab.hookspecs import hookimpl
 from mnistlab.introspect import describe, describe_update
+
+PRINTS_ONLY = True
 
 
 def _number(value, digits=4):
@@ -16,8 +20,9 @@ def _number(value, digits=4):
 def before_run(session):
     config = session.config
     print(f"data: {session.data.description}")
-    print(f"stage {config.stage}: {config.epochs} epochs, bs {config.bs}, seed {config.seed}, "
-          f"device {session.device}, update {describe_update(session.opt)}")
+    print(f"stage {config.stage}: {config.epochs} epochs, bs {config.bs} (valid "
+          f"{config.valid_bs}), seed {config.seed}, device {session.device}, update "
+          f"{describe_update(session.opt)}")
     swapped = [f"{piece} by {filled.plugin} ({filled.origin})"
                for piece, filled in session.pieces.items()
                if filled.origin in ("--plugin", "entry point", "object")]
@@ -31,7 +36,7 @@ def before_run(session):
               "same weights")
     if config.options:
         print(f"options: {', '.join(f'{k}={v}' for k, v in config.options.items())}")
-    if config.epochs_from_tutorial:
+    if config.epochs == tutorial_epochs(config.data) != TUTORIAL_EPOCHS:
         print(f"{config.epochs} epochs: as many examples as the tutorial's 2 epochs over 50,000 "
               "images (pass --epochs to choose)")
     if session.first_epoch > config.epochs:  # a finished run, resumed

@@ -32,6 +32,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from mnistlab.hookspecs import hookimpl
 
+# This loop joins the processes torchrun starts, so `mnistlab run --nproc N` may launch it.
+JOINS_PROCESSES = True
 TIMEOUT = timedelta(seconds=60)
 
 

@@ -2,8 +2,8 @@
 
 Shows the batches done, batches per second, the running training loss and
 the time left. In a pipe or a CI log it draws nothing, so the console's one
-line per epoch is all there is. Block it with ``--no-plugin progress``
-(``--quiet`` does).
+line per epoch is all there is. It only shows the run, and says so with
+``PRINTS_ONLY``: ``--quiet`` leaves it out. Block it with ``--no-plugin progress``.
 
 The bar is state, so the plugin is an object: ``make_plugin()`` gives each
 run a fresh one, and nothing leaks from one run to the next. Without a
@@ -14,6 +14,8 @@ import math
 import sys
 
 from mnistlab.hookspecs import hookimpl
+
+PRINTS_ONLY = True
 
 
 class ProgressBar:

@@ -20,7 +20,6 @@ import torch
 
 import mnistlab
 from mnistlab import runner
-from mnistlab.plugin_manager import PRINTING
 
 
 def weights(model: torch.nn.Module) -> torch.Tensor:
@@ -37,7 +36,7 @@ def main() -> int:
     parser.add_argument("--data", default="sample")
     parser.add_argument("--nondeterministic", action="store_true")
     args = parser.parse_args()
-    settings = {"data": args.data, "device": args.device, "blocked": list(PRINTING),
+    settings = {"data": args.data, "device": args.device, "quiet": True,
                 "deterministic": not args.nondeterministic}
     failed = False
     for stage in args.stages:
@@ -47,7 +46,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as folder:
             out = str(Path(folder) / "run")
             mnistlab.run(stage, epochs=1, out=out, **settings)
-            resumed = runner.resume(out, epochs=2, blocked=list(PRINTING))
+            resumed = runner.resume(out, epochs=2, quiet=True)
         exact = torch.equal(weights(resumed.model), weights(one.model))
         gap = (weights(one.model) - weights(two.model)).abs().max().item()
         print(f"{stage:<10} {args.device}: same seed, same weights: {same} (max difference "

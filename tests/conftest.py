@@ -76,9 +76,9 @@ def sample_batches(sample: Splits) -> Batches:
     Derived from the data and the defaults, so a test that counts steps says where its number
     comes from instead of hard-coding it.
     """
-    from mnistlab.config import RunConfig  # here: only the tests that count steps need it
+    from mnistlab.config import make_config  # here: only the tests that count steps need it
 
-    defaults = RunConfig(stage="any", lr=0.1)
+    defaults = make_config("fit", data="sample")
     return Batches(
         math.ceil(len(sample.x_train) / defaults.bs),
         math.ceil(len(sample.x_valid) / defaults.valid_bs),

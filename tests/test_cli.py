@@ -84,7 +84,7 @@ def test_trace_names_each_hook_and_its_plugins():
     result = CliRunner().invoke(cli, ["run", "--stage", "optim", "--epochs", "0", "--data",
                                       "sample", "--trace"])
     assert "[trace] make_update: filled by sgd with a SGD" in result.stderr
-    assert "[trace] before_run: run_folder, console" in result.stderr
+    assert "[trace] before_run: console" in result.stderr
 
 
 def test_an_unknown_stage_exits_2_and_suggests_the_closest():

@@ -27,7 +27,7 @@ def plugin(folder: Path, body: str, name: str = "mine") -> str:
 
 def cli_run(*args: str, stage: str = "fit", epochs: str = "1"):
     return CliRunner().invoke(cli, ["run", "--stage", stage, "--epochs", epochs, "--data",
-                                    "sample", "--no-plugin", "run_folder", *args])
+                                    "sample", "--no-save", *args])
 
 
 def refused(*args: str, stage: str = "fit", epochs: str = "1") -> str:
@@ -428,8 +428,9 @@ def test_trace_shows_who_answered_each_piece(tmp_path):
     """)
     result = cli_run("--plugin", path, "--trace", epochs="0")
     assert result.exit_code == 0, result.output
-    assert (f"[trace] make_loss: filled by cross_entropy with function cross_entropy "
-            f"(passed: {path})") in result.stderr
+    assert (f"[trace] make_loss: passed by {path} (None)\n"
+            "[trace] make_loss: filled by cross_entropy with function cross_entropy\n"
+            ) in result.stderr
     assert "[trace] make_update: filled by sgd with a SGD" in result.stderr
 
 

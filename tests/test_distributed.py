@@ -22,9 +22,10 @@ import torch
 from click.testing import CliRunner
 
 from mnistlab import run as run_stage
-from mnistlab import runs
+from mnistlab import runfolder
 from mnistlab.cli import cli
 from mnistlab.errors import MnistlabError
+from mnistlab.runfolder import RunFolder
 
 pytestmark = pytest.mark.slow
 
@@ -82,7 +83,7 @@ def test_only_rank_0_prints_and_writes_one_complete_run_folder(one_and_two):
     folder = one_and_two / "two"
     assert {"config.json", "metrics.csv", "checkpoint.pt", "model.pt", "digits.png"} <= {
         path.name for path in folder.iterdir()}
-    assert [row["epoch"] for row in runs.read_history(folder)] == [1, 2]
+    assert [row["epoch"] for row in RunFolder(folder).read_history()] == [1, 2]
     record = json.loads((folder / "config.json").read_text())
     assert record["pieces"]["loop"] == {"plugin": "ddp_loop", "origin": "built-in"}
 
@@ -115,7 +116,7 @@ def test_a_dying_process_ends_every_process_without_a_hang(tmp_path):
     assert done.stderr.strip().splitlines()[-1] == (
         "error: process 1 of 2 failed (exit status 3); torchrun stopped the others")
     assert "Traceback" not in done.stderr
-    assert runs.read_checkpoint(tmp_path / "run")["epoch"] == 1  # resumable from there
+    assert RunFolder(tmp_path / "run").read_checkpoint()["epoch"] == 1  # resumable from there
 
 
 def test_nproc_is_for_the_distributed_stage(tmp_path):
@@ -136,7 +137,7 @@ def test_a_one_process_stage_under_torchrun_is_refused_before_it_trains(monkeypa
         "stage fit: torchrun started 2 processes, but its loop (plugin 'fit_loop') trains "
         "without joining them, so each would train the whole run alone; run it without "
         "torchrun, or use --stage distributed, whose loop shares every batch among the processes")
-    assert not (out / runs.CHECKPOINT).exists()
+    assert not (out / runfolder.CHECKPOINT).exists()
 
 
 def test_a_run_under_torchrun_leaves_its_process_group_before_it_exits(monkeypatch, tmp_path):

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import mnistlab
-from mnistlab import runs
 from mnistlab.data import load
 from mnistlab.errors import MnistlabError, PluginError
+from mnistlab.runfolder import RunFolder
 
 
 def mnistlab_cli(*args: str, cwd: Path, **popen: object) -> subprocess.CompletedProcess[str]:
@@ -49,8 +49,8 @@ def test_an_exception_in_an_observer_names_plugin_and_hook_and_keeps_completed_e
         "division by zero; fix the plugin or block it with --no-plugin (--debug shows the "
         "traceback)"
     )
-    assert [row["epoch"] for row in runs.read_history(out)] == [1]
-    assert runs.read_checkpoint(out)["epoch"] == 1
+    assert [row["epoch"] for row in RunFolder(out).read_history()] == [1]
+    assert RunFolder(out).read_checkpoint()["epoch"] == 1
 
 
 def test_an_exception_in_a_plugins_model_names_the_plugin_and_its_hook(tmp_path):
@@ -140,8 +140,8 @@ def test_a_loss_that_turns_nan_later_keeps_the_last_good_checkpoint(tmp_path, sa
                        match=rf"in epoch 2, batch 9: .*try --lr 0.05; {out} keeps epoch 1$"):
         mnistlab.run("fit", epochs=3, data="sample", plugins=[path], out=str(out),
                      blocked=["console"])
-    assert runs.read_checkpoint(out)["epoch"] == 1
-    assert [row["epoch"] for row in runs.read_history(out)] == [1]
+    assert RunFolder(out).read_checkpoint()["epoch"] == 1
+    assert [row["epoch"] for row in RunFolder(out).read_history()] == [1]
 
 
 @pytest.mark.slow  # starts mnistlab processes
@@ -170,5 +170,5 @@ def test_a_full_disk_is_one_line_and_leaves_only_complete_files(tmp_path):
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"error: cannot write {out}/checkpoint.pt (File too large)")
     assert sorted(p.name for p in out.iterdir()) == [".lock", "config.json", "metrics.csv"]
-    assert runs.read_history(out) == []
-    assert runs.read_config(out)["stage"] == "fit"
+    assert RunFolder(out).read_history() == []
+    assert RunFolder(out).read_record()["stage"] == "fit"

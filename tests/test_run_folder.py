@@ -16,8 +16,9 @@ import pytest
 import torch
 
 import mnistlab
-from mnistlab import runner, runs
+from mnistlab import runner
 from mnistlab.errors import MnistlabError
+from mnistlab.runfolder import RunFolder
 
 
 def quick_run(stage="fit", out=None, **settings):
@@ -36,7 +37,7 @@ def test_a_run_folder_holds_config_metrics_weights_checkpoint_and_plots(tmp_path
     folder = tmp_path / "run"
     config = json.loads((folder / "config.json").read_text())
     assert config["stage"] == "fit"
-    assert config["settings"]["seed"] == 0 and config["settings"]["epochs"] == 2
+    assert config["lesson"]["seed"] == 0 and config["lesson"]["epochs"] == 2
     assert config["versions"]["torch"] == torch.__version__
     assert config["data"]["name"] == "sample" and len(config["data"]["checksum"]) == 64
     assert ["sgd", "built-in", ["make_update"]] in config["plugins"]
@@ -46,7 +47,7 @@ def test_a_run_folder_holds_config_metrics_weights_checkpoint_and_plots(tmp_path
     assert list(rows[0]) == ["epoch", "train_loss", "valid_loss", "valid_acc", "seconds"]
     assert [int(row["epoch"]) for row in rows] == [1, 2]
     assert float(rows[-1]["valid_loss"]) == pytest.approx(result.history[-1]["valid_loss"])
-    assert runs.read_history(folder)[-1]["valid_loss"] == pytest.approx(result.valid_loss)
+    assert RunFolder(folder).read_history()[-1]["valid_loss"] == pytest.approx(result.valid_loss)
 
     weights = torch.load(folder / "model.pt", weights_only=True)
     assert torch.equal(weights["lin.weight"], result.model.lin.weight.detach())
@@ -87,12 +88,12 @@ def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, stage, i
     whole = quick_run(stage, out=tmp_path / "whole", epochs=3)
     with pytest.raises(KeyboardInterrupt):
         quick_run(stage, out=tmp_path / "cut", epochs=3, plugin_objects=(interrupt_mid_epoch(2),))
-    assert runs.read_checkpoint(tmp_path / "cut")["epoch"] == 1
+    assert RunFolder(tmp_path / "cut").read_checkpoint()["epoch"] == 1
     resumed = runner.resume(tmp_path / "cut", blocked=["console"])
     assert torch.equal(final_weights(resumed.model), final_weights(whole.model))
     assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
     def losses(folder):
-        return [(row["train_loss"], row["valid_loss"]) for row in runs.read_history(folder)]
+        return [(row["train_loss"], row["valid_loss"]) for row in RunFolder(folder).read_history()]
 
     assert losses(tmp_path / "cut") == losses(tmp_path / "whole")
 
@@ -118,8 +119,8 @@ def test_a_signal_mid_epoch_leaves_only_complete_files_and_a_resumable_run(tmp_p
     assert "Traceback" not in stderr
     assert f"mnistlab run --resume {folder}" in stderr.strip().splitlines()[-1]
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
-    done = runs.read_checkpoint(folder)["epoch"]
-    assert [row["epoch"] for row in runs.read_history(folder)] == list(range(1, done + 1))
+    done = RunFolder(folder).read_checkpoint()["epoch"]
+    assert [row["epoch"] for row in RunFolder(folder).read_history()] == list(range(1, done + 1))
 
     resumed = subprocess.run(
         [sys.executable, "-m", "mnistlab", "run", "--resume", str(folder), "--epochs",

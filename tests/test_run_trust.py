@@ -18,9 +18,11 @@ import torch
 from click.testing import CliRunner
 
 import mnistlab
-from mnistlab import runner, runs
-from mnistlab.cli import cli, new_run_folder
+from mnistlab import runfolder, runner
+from mnistlab.cli import cli
 from mnistlab.errors import MnistlabError
+from mnistlab.record import file_sha256
+from mnistlab.runfolder import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent
 EARLY_STOPPING = str(ROOT / "examples" / "early_stopping.py")
@@ -64,7 +66,7 @@ def evil(tmp_path: Path) -> tuple[Path, Path]:
 def edit_config_to_name(folder: Path, plugin: Path) -> None:
     record = json.loads((folder / "config.json").read_text())
     record["settings"]["plugins"] = [str(plugin)]
-    record["user_plugins"] = [{"spec": str(plugin), "sha256": runs.file_sha256(plugin),
+    record["user_plugins"] = [{"spec": str(plugin), "sha256": file_sha256(plugin),
                                "copy": "plugins/1-evil.py"}]
     (folder / "config.json").write_text(json.dumps(record))
 
@@ -99,7 +101,7 @@ def test_a_run_keeps_a_copy_and_hash_of_each_plugin_and_wants_the_same_file_agai
     quick_run(out=folder, epochs=1, plugins=[str(plugin)])
     record = json.loads((folder / "config.json").read_text())
     (entry,) = record["user_plugins"]
-    assert entry == {"spec": str(plugin), "sha256": runs.file_sha256(plugin),
+    assert entry == {"spec": str(plugin), "sha256": file_sha256(plugin),
                      "copy": "plugins/1-adam.py"}
     assert (folder / entry["copy"]).read_bytes() == plugin.read_bytes()
 
@@ -158,14 +160,18 @@ def test_two_runs_into_one_folder_at_once_never_mix(tmp_path):
         f"error: run folder {str(folder)!r} is in use by another mnistlab run; wait for it to "
         "end, or choose another --out"]
     record = json.loads((folder / "config.json").read_text())
-    assert record["settings"]["seed"] == 1
-    assert runs.read_checkpoint(folder)["epoch"] == 3
+    assert record["lesson"]["seed"] == 1
+    assert RunFolder(folder).read_checkpoint()["epoch"] == 3
 
 
 def test_default_run_folders_started_in_the_same_second_differ(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(time, "strftime", lambda pattern: "20260101-000000")
-    names = [new_run_folder("fit") for _ in range(3)]
+    names = []
+    for _ in range(3):
+        folder = RunFolder.new("fit")
+        folder._make_new()
+        names.append(folder.path.as_posix())
     assert names == ["runs/fit-20260101-000000", "runs/fit-20260101-000000-2",
                      "runs/fit-20260101-000000-3"]
 
@@ -197,13 +203,13 @@ def test_force_interrupted_before_an_epoch_keeps_the_old_run(tmp_path, interrupt
         quick_run(out=folder, epochs=2, seed=1, force=True,
                   plugin_objects=(interrupt_mid_epoch(1),))
     assert {name: (folder / name).read_bytes() for name in before} == before
-    assert not (folder / runs.REPLACED).exists()
+    assert not (folder / runfolder.REPLACED).exists()
     # Once the new run has an epoch, the old one is gone for good.
     with pytest.raises(KeyboardInterrupt):
         quick_run(out=folder, epochs=2, seed=1, force=True,
                   plugin_objects=(interrupt_mid_epoch(2),))
-    assert json.loads((folder / "config.json").read_text())["settings"]["seed"] == 1
-    assert not (folder / "model.pt").exists() and runs.read_checkpoint(folder)["epoch"] == 1
+    assert json.loads((folder / "config.json").read_text())["lesson"]["seed"] == 1
+    assert not (folder / "model.pt").exists() and RunFolder(folder).read_checkpoint()["epoch"] == 1
 
 
 def test_stale_temporary_files_are_cleaned_on_resume(tmp_path):
@@ -219,13 +225,11 @@ def test_interrupted_before_the_first_epoch_leaves_no_dead_end(tmp_path, interru
     folder = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         quick_run(out=folder, epochs=2, plugin_objects=(interrupt_mid_epoch(1),))
-    assert not runs.holds_run(folder)
-    from mnistlab.cli import _interrupted
-
-    assert _interrupted(str(folder)) == (f"interrupted before the first epoch ended: nothing to "
-                                         f"keep in {folder}; run again")
+    assert not RunFolder(folder).holds_run()
+    assert RunFolder(folder).interrupted() == (
+        f"interrupted before the first epoch ended: nothing to keep in {folder}; run again")
     quick_run(out=folder, epochs=1)  # the same command again, without --force
-    assert runs.read_checkpoint(folder)["epoch"] == 1
+    assert RunFolder(folder).read_checkpoint()["epoch"] == 1
 
 
 FAILING_PLUGINS = {
@@ -258,10 +262,11 @@ def test_a_run_that_keeps_no_epoch_leaves_no_folder_of_its_own_naming(tmp_path, 
     if failure == "interrupted":
         assert result.stderr.strip() == ("interrupted before the first epoch ended: nothing to "
                                          "keep; run again")
-    assert list((tmp_path / "runs").iterdir()) == []  # runs/fit-... made, then taken back
+    # runs/fit-... is made only when the run claims it, and taken back when it keeps no epoch
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []
     if failure == "interrupted":  # a folder given with --out is the user's, and stays
         CliRunner().invoke(cli, [*command, "--out", "mine"])
-        assert (tmp_path / "mine").is_dir() and not runs.holds_run(tmp_path / "mine")
+        assert (tmp_path / "mine").is_dir() and not RunFolder(tmp_path / "mine").holds_run()
 
 
 # --- resume is exact or refuses ------------------------------------------------------------
@@ -290,7 +295,7 @@ def test_a_longer_resume_is_recorded(tmp_path):
     folder = tmp_path / "run"
     quick_run(out=folder, epochs=1)
     runner.resume(folder, epochs=3, blocked=["console"])
-    assert json.loads((folder / "config.json").read_text())["settings"]["epochs"] == 3
+    assert json.loads((folder / "config.json").read_text())["lesson"]["epochs"] == 3
     again = runner.resume(folder, blocked=["console"])
     assert [e.epoch for e in again.epochs] == [1, 2, 3]
 
@@ -364,8 +369,8 @@ def test_a_checkpoint_of_another_stage_is_one_line(tmp_path):
 
 @pytest.mark.parametrize("edit", [
     lambda record: record.pop("settings"),
-    lambda record: record["settings"].update(bs="many"),
-    lambda record: record["settings"].update(stage="nope"),
+    lambda record: record["lesson"].update(bs="many"),
+    lambda record: record.update(stage="nope"),
 ])
 def test_an_edited_config_is_one_line(tmp_path, edit):
     folder = tmp_path / "run"
@@ -486,10 +491,10 @@ def test_kill_9_at_each_point_of_a_checkpoint_write_resumes_exactly(tmp_path, po
                             capture_output=True, text=True,
                             env={**os.environ, "KILL_POINT": point})
     assert killed.returncode == -9
-    kept = runs.read_checkpoint(folder)["epoch"]
+    kept = RunFolder(folder).read_checkpoint()["epoch"]
     assert kept == (2 if point == "after_replace" else 1)
     # metrics.csv never lists an epoch that cannot be resumed.
-    assert [row["epoch"] for row in runs.read_history(folder)] == list(range(1, 2))
+    assert [row["epoch"] for row in RunFolder(folder).read_history()] == list(range(1, 2))
     resumed = subprocess.run([sys.executable, "-m", "mnistlab", "run", "--resume", str(folder),
                               "--plugin", killer, "--quiet"], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
@@ -497,7 +502,7 @@ def test_kill_9_at_each_point_of_a_checkpoint_write_resumes_exactly(tmp_path, po
     final = torch.load(folder / "model.pt", weights_only=True)
     expected = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)
     assert all(torch.equal(final[key], expected[key]) for key in expected)
-    assert [row["epoch"] for row in runs.read_history(folder)] == [1, 2, 3]
+    assert [row["epoch"] for row in RunFolder(folder).read_history()] == [1, 2, 3]
 
 
 def test_compare_into_an_unwritable_place_is_one_line(tmp_path):

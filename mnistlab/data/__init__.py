@@ -13,15 +13,20 @@ commands such as ``mnistlab data list`` start fast.
 from .cache import default_data_dir, is_cached, resolve_data_dir
 from .errors import DataError
 from .fetch import fetch
-from .loading import load
+from .loading import choose, load
 from .registry import DATASETS, DatasetSource
+from .sample import NAME as SAMPLE
+from .sample import TRAIN_ROWS as SAMPLE_TRAIN_ROWS
 from .splits import Splits
 
 __all__ = [
     "DATASETS",
     "DataError",
     "DatasetSource",
+    "SAMPLE",
+    "SAMPLE_TRAIN_ROWS",
     "Splits",
+    "choose",
     "default_data_dir",
     "fetch",
     "is_cached",

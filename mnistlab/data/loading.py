@@ -34,7 +34,7 @@ def load(
     """
     root = resolve_data_dir(data_dir)
     if spec is None:
-        spec = DEFAULT_FULL if is_cached(DEFAULT_FULL, root) else sample.NAME
+        spec = choose(None, root)
     if isinstance(spec, DatasetSource):
         return _load_source(spec, root)
     if spec == sample.NAME:
@@ -52,6 +52,14 @@ def load(
             )
         return read_tutorial_pickle(path)
     raise DataError(unknown_name(str(spec), "a dataset name or an existing file or folder"))
+
+
+def choose(spec: str | None, data_dir: str | Path | None = None) -> str:
+    """The dataset ``load(spec)`` would read: with no ``spec``, full MNIST if it is already
+    downloaded, else the embedded sample. Looks at the cache only; reads no data."""
+    if spec is not None:
+        return spec
+    return DEFAULT_FULL if is_cached(DEFAULT_FULL, resolve_data_dir(data_dir)) else sample.NAME
 
 
 def _load_source(source: DatasetSource, root: Path) -> Splits:

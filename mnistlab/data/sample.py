@@ -30,6 +30,8 @@ NAME = "sample"
 WHAT = "real MNIST digits shipped with mnistlab (no download)"
 SEED = 0
 VALID_FRACTION = 0.2
+# The training digits after the split: what the tutorial's example budget is divided by.
+TRAIN_ROWS = 4000
 
 FOLDER = Path(__file__).resolve().parent / "mnist5k"
 """Where the sample's files are installed, with their README."""
