@@ -11,7 +11,7 @@ ready to train, resume or predict with, and nothing has been written anywhere.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -31,7 +31,7 @@ from mnistlab.contracts import (
 )
 from mnistlab.errors import MnistlabError, PluginError, closest, plugin_failed
 from mnistlab.plugin_manager import PluginManager, get_plugin_manager
-from mnistlab.session import Cutter, Session
+from mnistlab.session import Session
 from mnistlab.stages import PIECE_HOOKS, PIECES
 from mnistlab.types import Filled, Option
 
@@ -70,8 +70,9 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *, quiet: bool =
         config=config, data=data, device=device, model=built["model"].value, loss_func=loss,
         opt=built["update"].value, pieces=built, pm=pm,
         generator=torch.Generator().manual_seed(config.seed),
-        cut=_cutter(pm, config, device, data, built["batches"]),
         books=Books(loss, built["loop"].who, built["update"].who),
+        # The checks' pass over the valid split: an iterator handed out again is used up.
+        last_pass={id(data.x_valid): built["batches"].value},
     )
     check_fit(session)
     _note_passed(session)
@@ -122,27 +123,6 @@ _ACCEPT: dict[str, Callable[[Filled, dict[str, Filled]], Any]] = {
     "batches": lambda filled, built: filled.value,  # checked with the model, by check_fit
     "loop": lambda filled, built: check_loop(filled),
 }
-
-
-def _cutter(pm: PluginManager, config: RunConfig, device: torch.device, data: Any,
-            first: Filled) -> Cutter:
-    """Ask the batches piece for each pass, refusing an iterator handed out a second time."""
-    # What the last pass over each split's inputs was given: the first is the checks' pass.
-    last_pass = {id(data.x_valid): first.value}
-
-    def cut(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool,
-            generator: torch.Generator) -> Any:
-        filled = pieces.fill(pm, "batches", config=config, x=x, y=y, batch_size=batch_size,
-                             shuffle=shuffle, generator=generator, device=device)
-        if isinstance(filled.value, Iterator):  # a DataLoader or a list walks afresh
-            if last_pass.get(id(x)) is filled.value:
-                raise PluginError(f"{filled.who} handed out the same iterator as for the last "
-                                  "pass over these examples, used up by then; return a new one "
-                                  "(a generator expression, a DataLoader) on every call")
-            last_pass[id(x)] = filled.value
-        return filled.value
-
-    return cut
 
 
 def _note_passed(session: Session) -> None:

@@ -138,10 +138,10 @@ def _check_launchable(stage: str | None) -> None:
     from mnistlab.stages import STAGE_NAMES
 
     if stage is None or not declares(stage, "loop", "JOINS_PROCESSES"):
-        joining = [name for name in STAGE_NAMES if declares(name, "loop", "JOINS_PROCESSES")]
-        what = "no stage" if stage is None else f"the loop of stage {stage}, which trains alone"
-        raise UserError(f"--nproc trains a stage whose loop joins the processes, not {what}; "
-                        f"use --stage {' or '.join(joining)}")
+        joining = " or ".join(name for name in STAGE_NAMES
+                              if declares(name, "loop", "JOINS_PROCESSES"))
+        raise UserError(f"--nproc trains the {joining} stage, not {stage or 'no stage'}; use "
+                        f"--stage {joining}")
 
 
 def _without_nproc(arguments: list[str]) -> list[str]:

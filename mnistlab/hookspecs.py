@@ -8,24 +8,31 @@ later, so it is asked first. What a piece returns is checked where it enters
 the run, and a failure names the plugin that filled it.
 
 **Observers** (``before_*`` / ``after_*``) are called on every plugin that
-implements them and their results are ignored: progress bars, metrics files and
-plots are observers, and a plugin may add as many as it likes.
+implements them and their results are ignored: progress bars, reports and
+early stopping are observers, and a plugin may add as many as it likes.
 
-The runner owns the run: it builds the pieces in one direction, then counts
-the epochs itself and calls the loop once per epoch:
+The run owns the protocol: it builds the pieces in one direction, then counts
+the epochs itself and calls the loop once per epoch, keeping the run folder
+(when there is one) after every epoch's observers:
 
 ```
 plugin_options -> make_data -> make_device -> make_model -> make_loss
-  -> make_update -> make_loop -> before_run
+  -> make_update -> make_batches (one pass, for the checks) -> make_loop -> before_run
   -> for each epoch: before_epoch, loop(session) (which asks make_batches
-     and, after every optimizer step, has the runner call after_batch),
+     and, after every optimizer step, has the run call after_batch),
      after_epoch
   -> after_run
 ```
 
 An implementation may accept any subset of a hook's arguments, by name. The
-runner always passes every argument, so a default value in an
-implementation is never used: give none.
+run always passes every argument, so a default value in an implementation
+is never used: give none.
+
+A plugin module may also declare what it is, with a module attribute set to
+``True``: ``PRINTS_ONLY`` (it only shows the run, so ``--quiet`` leaves it
+out, as do all but the first of N processes) and ``JOINS_PROCESSES`` (its
+loop joins the processes that ``torchrun`` starts, so ``--nproc`` may launch
+its stage).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import pkgutil
 from collections.abc import Iterable
 from typing import Any
 
-from mnistlab.plugin_loading import builtin, instantiate
+from mnistlab.plugin_loading import builtin, declared, instantiate
 from mnistlab.plugin_manager import SPECS, PluginManager, get_plugin_manager, register
 from mnistlab.stages import PIECE_HOOKS, STAGE_NAMES, pieces_of
 
@@ -19,9 +19,8 @@ def all_builtin_names() -> list[str]:
 
 
 def declares(stage: str, piece: str, attribute: str) -> bool:
-    """Whether the built-in plugin that fills ``piece`` in ``stage`` declares ``attribute``
-    (for example the loop's ``JOINS_PROCESSES``)."""
-    return getattr(builtin(pieces_of(stage)[piece]), attribute, False) is True
+    """Whether the built-in plugin that fills ``piece`` in ``stage`` declares ``attribute``."""
+    return declared(builtin(pieces_of(stage)[piece]), attribute)
 
 
 PluginRow = tuple[str, str, list[str]]

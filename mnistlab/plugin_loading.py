@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import inspect
 import os
 import sys
 from collections.abc import Iterator
@@ -39,6 +40,14 @@ def instantiate(module: Any) -> object:
     """
     make_plugin = getattr(module, "make_plugin", None)
     return make_plugin() if callable(make_plugin) else module
+
+
+def declared(plugin: Any, attribute: str) -> bool:
+    """Whether ``plugin`` (a module, or an object made by a plugin module) declares
+    ``attribute`` as True: ``PRINTS_ONLY`` (it only shows the run) or ``JOINS_PROCESSES``
+    (its loop joins the processes torchrun starts)."""
+    module = plugin if inspect.ismodule(plugin) else sys.modules.get(type(plugin).__module__)
+    return any(getattr(holder, attribute, False) is True for holder in (plugin, module))
 
 
 def is_path(spec: str) -> bool:

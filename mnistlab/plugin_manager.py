@@ -36,6 +36,7 @@ from mnistlab.errors import PluginError, closest, one_line
 from mnistlab.plugin_loading import (
     LOAD_PLUGINS_ENV,
     builtin,
+    declared,
     entry_points,
     instantiate,
     load_plugin,
@@ -158,11 +159,6 @@ def _check_installed_claims(pm: PluginManager) -> None:
             )
 
 
-def prints_only(plugin: Any) -> bool:
-    """Whether a plugin declares that it only shows the run (``PRINTS_ONLY = True``)."""
-    return getattr(plugin, "PRINTS_ONLY", False) is True
-
-
 def object_name(plugin: object) -> str:
     """The name a plugin given as a Python object is registered and recorded under."""
     return getattr(plugin, "__name__", None) or type(plugin).__name__
@@ -199,7 +195,7 @@ def get_plugin_manager(
         pm.set_blocked(name)
 
     def wanted(name: str, plugin: Any) -> bool:
-        return not pm.is_blocked(name) and not (quiet and prints_only(plugin))
+        return not pm.is_blocked(name) and not (quiet and declared(plugin, "PRINTS_ONLY"))
 
     for name in builtins:
         module = builtin(name)

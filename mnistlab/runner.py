@@ -16,18 +16,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from mnistlab import launch
 from mnistlab import record as records
 from mnistlab.assembly import assemble
 from mnistlab.checkpoint import load_state_dict, load_weights, state_dict, weights_of
 from mnistlab.config import make_config
 from mnistlab.determinism import reproducible
 from mnistlab.errors import Diverged, MnistlabError, StopTraining
+from mnistlab.introspect import declares
 from mnistlab.metrics import evaluate, first_predictions
 from mnistlab.pieces import blame
+from mnistlab.plugin_loading import declared
 from mnistlab.plugin_manager import object_name
 from mnistlab.runfolder import CHECKPOINT, GRID_DIGITS, MODEL, RunFolder
 from mnistlab.session import Session
-from mnistlab.stages import hyper_of
+from mnistlab.stages import STAGE_NAMES, hyper_of
 from mnistlab.types import RunResult
 
 # What a resumed run may change: the rest is the folder's record.
@@ -51,6 +54,7 @@ class Run:
         An exception from a plugin's code comes out as a ``PluginError``
         naming the plugin and the hook; the original is chained to it.
         """
+        self._check_processes()
         resuming = self.session.first_epoch > 1
         claimed = (self.folder.claim(force=self.force, resuming=resuming)
                    if self.folder is not None else nullcontext())
@@ -64,6 +68,20 @@ class Run:
             if failure is None:
                 raise
             raise failure from error
+
+    def _check_processes(self) -> None:
+        """Under torchrun, refuse a loop that does not declare that it joins the processes:
+        each process would train the whole run alone."""
+        loop = self.session.pieces["loop"]
+        if launch.processes() == 1 or declared(self.session.pm.get_plugin(loop.plugin),
+                                               "JOINS_PROCESSES"):
+            return
+        joining = [name for name in STAGE_NAMES if declares(name, "loop", "JOINS_PROCESSES")]
+        raise MnistlabError(
+            f"stage {self.session.config.stage}: torchrun started {launch.processes()} "
+            f"processes, but its loop ({loop.who}) trains without joining them, so each would "
+            "train the whole run alone; run it without torchrun, or use --stage "
+            f"{' or '.join(joining)}, whose loop shares every batch among the processes")
 
     def _train(self) -> RunResult:
         session, folder = self.session, self.folder

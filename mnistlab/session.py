@@ -8,20 +8,16 @@ count the steps behind this view, so a loop holds the lesson and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from mnistlab import launch
 from mnistlab.books import Batch, Books, TrainingLoss
 from mnistlab.config import RunConfig
-from mnistlab.errors import MnistlabError, PluginError
+from mnistlab.errors import PluginError
 from mnistlab.types import EpochResult, Filled, Tensors
-
-# Cuts one pass over (x, y): (x, y, batch_size, shuffle, generator) -> batches.
-Cutter = Callable[[torch.Tensor, torch.Tensor, int, bool, torch.Generator], Iterable[Batch]]
 
 
 @dataclass(eq=False)
@@ -43,8 +39,9 @@ class Session:
     # Shuffling has its own generator, so its order does not depend on how many random
     # numbers the model drew.
     generator: torch.Generator = field(repr=False)
-    cut: Cutter = field(repr=False)
     books: Books = field(repr=False)
+    # What the last pass over each split's inputs was handed, to see an iterator handed twice.
+    last_pass: dict[int, Iterable[Batch]] = field(default_factory=dict, repr=False)
 
     @property
     def hook(self) -> Any:
@@ -88,6 +85,13 @@ class Session:
         if batch_size is None:
             batch_size = self.config.bs if split == "train" else self.config.valid_bs
         batches = self.cut(x, y, batch_size, shuffle, self.generator)
+        if isinstance(batches, Iterator):  # a DataLoader or a list walks afresh
+            if self.last_pass.get(id(x)) is batches:
+                raise PluginError(f"{self.pieces['batches'].who} handed out the same iterator "
+                                  "as for the last pass over these examples, used up by then; "
+                                  "return a new one (a generator expression, a DataLoader) "
+                                  "on every call")
+            self.last_pass[id(x)] = batches
         if split != "train":
             return batches
         loop = self.pieces["loop"].who
@@ -96,14 +100,19 @@ class Session:
                 f"{loop}: the loop began a second pass over the training split in epoch "
                 f"{self.epoch}; the runner calls it once per epoch, so drop its own "
                 "`for epoch in ...`")
-        if launch.processes() > 1 and not launch.joined():
-            raise MnistlabError(
-                f"stage {self.config.stage}: torchrun started {launch.processes()} processes, "
-                f"but its loop ({loop}) trains without joining them, so each would train the "
-                "whole run alone; run it without torchrun, or use a stage whose loop joins "
-                "them (`mnistlab stages`)")
         self.books.train_passes += 1
         return self.books.steps(batches)
+
+    def cut(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool,
+            generator: torch.Generator) -> Iterable[Batch]:
+        """Ask the batches piece (pluggy's first answer) for one pass over ``x`` and ``y``."""
+        batches = self.hook.make_batches(config=self.config, x=x, y=y, batch_size=batch_size,
+                                         shuffle=shuffle, generator=generator,
+                                         device=self.device)
+        if batches is None:
+            raise PluginError("no plugin provides the batches (make_batches) for this pass; "
+                              "return them for every call, not only the first")
+        return batches
 
     def report_loss(self, loss: torch.Tensor) -> None:
         """Record ``loss`` as this step's training loss, in place of the loss piece's last value.

@@ -1,84 +1,50 @@
-"""The kernel's shape: layers without an import circle, small modules, and no plugin or stage
-named outside the stage table. Read from the source with ``ast``, imports inside functions and
-under ``TYPE_CHECKING`` included: a lazy import still makes two modules depend on each other."""
+"""The kernel's shape: layers without an import circle, a run that calls only downward, small
+modules, and no plugin or stage named outside the stage table."""
 
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 
+from mnistlab import layers
 from mnistlab.stages import OBSERVERS, STAGES, pieces_of
 
-KERNEL = Path(__file__).resolve().parents[1] / "mnistlab"
-MODULES = {
-    ".".join(("mnistlab", *path.relative_to(KERNEL).with_suffix("").parts)).removesuffix(
-        ".__init__"): path
-    for path in KERNEL.rglob("*.py")
-}
 # hookspecs.py is the plugin author's reference: one docstring per hook, kept in one file.
 LONGEST = 300
 
 
-def imported(module: str, path: Path) -> set[str]:
-    """The mnistlab modules that ``module`` imports, anywhere in its source."""
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # from . import x, from .x import y
-                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*parts, base] if base else parts)
-            # `from mnistlab import runner` imports the module runner; `from mnistlab import
-            # hookimpl` imports the package that defines hookimpl.
-            found.update(f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
-                         for alias in node.names)
-    return {name for name in found if name in MODULES and name != module}
-
-
-def circle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One import circle in ``graph``, as the modules around it, or None."""
-    state: dict[str, str] = {}
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = "open"
-        path.append(node)
-        for nxt in sorted(graph[node]):
-            if state.get(nxt) == "open":
-                return [*path[path.index(nxt):], nxt]
-            if nxt not in state and (found := visit(nxt)):
-                return found
-        state[node] = "done"
-        path.pop()
-        return None
-
-    for node in sorted(graph):
-        if node not in state and (found := visit(node)):
-            return found
-    return None
-
-
 def test_the_kernels_imports_have_no_circle():
-    graph = {module: imported(module, path) for module, path in MODULES.items()}
-    found = circle(graph)
+    found = layers.find_circle(layers.import_graph())
     assert found is None, " -> ".join(found)
 
 
 def test_the_circle_check_finds_a_circle():
-    assert circle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert circle({"a": {"b"}, "b": set()}) is None
+    assert layers.find_circle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert layers.find_circle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_are_read_wherever_they_are_written():
+    # A lazy import inside a function ties two modules as much as one at the top.
+    assert "mnistlab.plots" in layers.imports_of("mnistlab.runner")
+    assert "mnistlab.data.cache" in layers.imports_of("mnistlab.data.loading")  # from .cache
+
+
+@pytest.mark.parametrize("stage", ["scratch", "dataloader", "cnn"])
+def test_a_run_calls_only_downward_from_mnistlab_run_to_its_first_batch(stage):
+    layer = layers.layer_of(layers.import_graph())
+    calls = layers.call_path(stage, data="sample")
+    assert calls[0] == ("mnistlab", "mnistlab.runner")
+    assert ("mnistlab.runner", "mnistlab.assembly") in calls
+    climbs = [(caller, callee) for caller, callee in calls if layer[callee] > layer[caller]]
+    assert climbs == []
+
+
+@pytest.mark.parametrize("module", sorted(layers.modules()))
 def test_no_kernel_module_is_longer_than_a_sitting(module):
     if module == "mnistlab.hookspecs":
         pytest.skip("the hook reference: one docstring per hook, in one file")
-    lines = len(MODULES[module].read_text().splitlines())
+    lines = len(layers.modules()[module].read_text().splitlines())
     assert lines <= LONGEST, f"{module} has {lines} lines"
 
 
@@ -91,8 +57,8 @@ def names_of_plugins_and_stages() -> set[str]:
 
 def test_the_kernel_names_no_plugin_and_no_stage_outside_the_stage_table():
     names = names_of_plugins_and_stages()
-    named = [f"{path.relative_to(KERNEL)}:{node.lineno}: {node.value!r}"
-             for module, path in MODULES.items() if module != "mnistlab.stages"
+    named = [f"{path.name}:{node.lineno}: {node.value!r}"
+             for module, path in layers.modules().items() if module != "mnistlab.stages"
              for node in ast.walk(ast.parse(path.read_text()))
              if isinstance(node, ast.Constant) and node.value in names]
     assert named == []
