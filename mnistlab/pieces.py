@@ -48,18 +48,23 @@ def fill(pm: PluginManager, piece: str, **arguments: Any) -> Filled:
 
 
 def trace(pm: PluginManager) -> None:
-    """Print every hook call to stderr: who is asked, and what a piece's plugin answered."""
+    """Print every hook call to stderr: who is asked, and what a piece's plugins answered."""
 
     def before(hook: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
-        if impls and hook not in PIECE_HOOKS.values():  # a piece's plugins are asked one by one
+        if impls and hook not in PIECE_HOOKS.values():  # an observer: everyone is called
             say(f"{hook}: {', '.join(impl.plugin_name for impl in reversed(impls))}")
 
     def after(outcome: Any, hook: str, impls: list[Any], kwargs: dict[str, Any]) -> None:
         if hook not in PIECE_HOOKS.values() or outcome.exception is not None:
             return
-        value, name = outcome.get_result(), impls[0].plugin_name
-        say(f"{hook}: passed by {name} (None)" if value is None else
-            f"{hook}: filled by {name} with {_kind(value)}")
+        value = outcome.get_result()
+        if len(impls) == 1:  # fill() asks one plugin at a time, and knows who answered
+            name = impls[0].plugin_name
+            say(f"{hook}: passed by {name} (None)" if value is None else
+                f"{hook}: filled by {name} with {_kind(value)}")
+        else:  # pluggy's own first answer, for every pass over a split
+            asked = ", ".join(impl.plugin_name for impl in reversed(impls))
+            say(f"{hook}: first answer of {asked}: {_kind(value)}")
 
     pm.add_hookcall_monitoring(before, after)
 
