@@ -71,11 +71,16 @@ def diff(stage: str) -> None:
     """
     import textwrap
 
+    from mnistlab.config import stage_defaults
     from mnistlab.sources import plugin_docstring, settings_diff, stage_diff
     from mnistlab.stages import get_stage
 
     click.echo(stage_diff(stage), nl=False)
-    click.echo(settings_diff(stage), nl=False)
+    changed = settings_diff(stage)
+    click.echo(changed, nl=False)
+    if not changed:
+        same = ", ".join(f"{name} {value:g}" for name, value in stage_defaults(stage).items())
+        click.echo(f"\nsettings, as its parent's: {same}")
     plugin = get_stage(stage).plugin
     click.echo(f"\nplugins/{plugin}.py, in its own words:\n")
     click.echo(textwrap.indent(plugin_docstring(plugin), "    "))

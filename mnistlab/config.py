@@ -111,6 +111,13 @@ def tutorial_epochs(data: str | None) -> int:
     return math.ceil(TUTORIAL_EXAMPLES / SAMPLE_TRAIN_ROWS) if data == SAMPLE else TUTORIAL_EPOCHS
 
 
+def stage_defaults(stage: str) -> dict[str, float]:
+    """The lesson's settings a stage sets by default: lr, momentum, bs and valid_bs."""
+    hyper = hyper_of(stage)
+    bs = hyper.get("bs", 64)
+    return {**hyper, "bs": bs, "valid_bs": 2 * bs}
+
+
 def make_config(stage: str, **settings: Any) -> RunConfig:
     """A ``RunConfig`` for ``stage``: its default hyper-parameters, then ``settings``.
 
@@ -136,9 +143,9 @@ def make_config(stage: str, **settings: Any) -> RunConfig:
             given[key] = tuple(map(_plain, names))
     if isinstance(given.get("data", ""), str) and isinstance(given.get("data_dir", ""), str):
         given["data"] = choose(given.get("data"), given.get("data_dir"))
-    defaults = {"bs": 64, "seed": 0, **hyper_of(stage)}
+    defaults: dict[str, Any] = {"seed": 0, **stage_defaults(stage)}
     bs = given.get("bs", defaults["bs"])
-    defaults["valid_bs"] = 2 * bs if isinstance(bs, int) else bs
+    defaults["valid_bs"] = 2 * bs if isinstance(bs, int) else bs  # the tutorial's bs * 2
     defaults["epochs"] = tutorial_epochs(given.get("data"))
     return RunConfig(stage=stage, **{**defaults, **given})
 

@@ -79,8 +79,10 @@ def settings_diff(stage: str) -> str:
     """
     if not hyper_changes(stage):
         return ""
+    from mnistlab.config import stage_defaults
+
     parent = get_stage(stage).parent
-    old, new = ([f"{name} = {value:g}\n" for name, value in hyper_of(name).items()]
+    old, new = ([f"{name} = {value:g}\n" for name, value in stage_defaults(name).items()]
                 for name in (parent, stage))
     return "".join(difflib.unified_diff(
         old, new, fromfile=f"stage {parent}: default settings (mnistlab/stages.py)",
