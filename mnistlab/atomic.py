@@ -17,6 +17,10 @@ from typing import IO, Any
 
 from mnistlab.errors import MnistlabError
 
+# A temporary file's name: one that no user's file has, so that cleaning up after a process
+# killed mid-write removes only what mnistlab made.
+TEMP_PREFIX, TEMP_SUFFIX = ".mnistlab-", ".tmp"
+
 # os.umask can only be read by setting it: do it once, at import.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -32,7 +36,8 @@ def atomic_write(path: str | Path, mode: str = "wb", **open_args: Any) -> Iterat
     path = Path(path)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{path.name}.",
+                                   suffix=TEMP_SUFFIX)
         # mkstemp makes the file private (0600); give it the permissions any new file gets.
         os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, mode, **open_args) as file:
@@ -49,6 +54,13 @@ def atomic_write(path: str | Path, mode: str = "wb", **open_args: Any) -> Iterat
                 "choose another folder (--out, --data-dir)"
             ) from error
         raise
+
+
+def is_temporary(path: Path) -> bool:
+    """Whether ``path`` is a temporary file that ``atomic_write`` made (a regular file, not a
+    link or a folder, named as it names them)."""
+    return (path.name.startswith(TEMP_PREFIX) and path.name.endswith(TEMP_SUFFIX)
+            and path.is_file() and not path.is_symlink())
 
 
 def write_text(path: str | Path, text: str) -> None:

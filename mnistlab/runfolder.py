@@ -19,9 +19,8 @@ plugins it names, which must be passed again (and match their recorded hash).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -29,8 +28,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mnistlab.atomic import atomic_write, write_text
+from mnistlab import swap
+from mnistlab.atomic import atomic_write, is_temporary, write_text
 from mnistlab.errors import MnistlabError
+from mnistlab.run_files import load_torch, metrics_csv, read_metrics, save_torch
 
 CONFIG = "config.json"
 METRICS = "metrics.csv"
@@ -42,9 +43,8 @@ PLUGIN_COPIES = "plugins"
 PREDICTIONS = "predictions.png"
 RUN_FILES = (CONFIG, METRICS, CHECKPOINT, MODEL, LOSS_CURVES, DIGITS, PREDICTIONS, PLUGIN_COPIES)
 LOCK = ".lock"
-# Where --force keeps the run it replaces until the new one has a complete epoch.
-REPLACED = ".replaced"
-METRIC_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_acc", "seconds")
+# Where mnistlab 0.1 kept the run that --force replaced (see mnistlab.swap for today's way).
+LEGACY_REPLACED = ".replaced"
 # How many validation digits the digit grid shows.
 GRID_DIGITS = 24
 
@@ -60,6 +60,7 @@ class RunFolder:
     def __init__(self, path: str | Path, *, made: bool = False) -> None:
         self.path = Path(path)
         self.made = made
+        self.replacing = False  # a --force run, written aside until its first epoch
 
     def __str__(self) -> str:
         return str(self.path)
@@ -93,9 +94,9 @@ class RunFolder:
         """Hold the folder for one run: locked, checked, and never left with nothing.
 
         A new run refuses a folder that holds something else, or a finished run
-        unless ``force``. With ``force`` the old run is set aside, not deleted,
-        until the new one has a complete epoch: interrupted before that, the
-        folder holds the old run again.
+        unless ``force``. With ``force`` the new run is written aside and swapped
+        in once its first epoch is saved (:mod:`mnistlab.swap`): until then, and
+        whenever it is interrupted, the folder holds the old run, usable.
         """
         from filelock import FileLock, Timeout
 
@@ -109,6 +110,7 @@ class RunFolder:
             self._refuse_foreign()  # before the lock file, which would litter a folder not ours
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            self._refuse_links()
             lock = FileLock(folder / LOCK, timeout=0)
             lock.acquire()
         except Timeout:
@@ -119,29 +121,53 @@ class RunFolder:
                                 f"({error.strerror}); choose a writable place with --out"
                                 ) from None
         try:
-            self._settle_replaced()
-            for stale in folder.glob(".*.tmp"):  # left by a process killed mid-write
-                stale.unlink(missing_ok=True)
+            self._settle()
             if not resuming:
                 self._make_room(force)
             yield self
         finally:
-            self._settle_replaced()
+            if self.replacing:  # interrupted before its first epoch: the old run stays
+                swap.remove(folder / swap.STAGED)
+                self.replacing = False
             lock.release()
             if self.made and not self.holds_run():
                 shutil.rmtree(folder, ignore_errors=True)
 
     def holds_run(self) -> bool:
         """Whether the folder holds a run worth keeping: one that finished at least one epoch."""
-        return (self.path / CONFIG).is_file() and (
-            (self.path / CHECKPOINT).is_file() or (self.path / MODEL).is_file())
+        return _is_file(self.path / CONFIG) and (
+            _is_file(self.path / CHECKPOINT) or _is_file(self.path / MODEL))
 
     def _refuse_foreign(self) -> None:
         """Refuse a folder that holds something, but no mnistlab run."""
-        if not (self.path / CONFIG).is_file() and any(
-                entry.name not in (LOCK, REPLACED) for entry in self.path.iterdir()):
+        if not _is_file(self.path / CONFIG) and any(
+                entry.name not in (LOCK, *swap.WORK) for entry in self.path.iterdir()):
             raise MnistlabError(f"{str(self.path)!r} is not empty and holds no mnistlab run; "
                                 "choose a new or empty folder with --out")
+
+    def _refuse_links(self) -> None:
+        """Refuse a symbolic link where mnistlab keeps a file: it never makes one, and
+        following one would read or write outside the folder."""
+        for name in (*RUN_FILES, LOCK, LEGACY_REPLACED, *swap.WORK):
+            if (self.path / name).is_symlink():
+                raise MnistlabError(f"{self.path / name} is a symbolic link, which mnistlab "
+                                    "never makes in a run folder; remove it, or choose "
+                                    "another --out")
+
+    def _settle(self) -> None:
+        """Put the folder right after a process that was killed while it wrote."""
+        swap.settle(self.path, RUN_FILES)
+        legacy = self.path / LEGACY_REPLACED  # what mnistlab 0.1 set aside for --force
+        if legacy.is_dir() and not legacy.is_symlink():
+            if not self.holds_run():
+                for entry in legacy.iterdir():
+                    if entry.name in RUN_FILES:
+                        swap.remove(self.path / entry.name)
+                        os.rename(entry, self.path / entry.name)
+            shutil.rmtree(legacy)
+        for entry in self.path.iterdir():  # left by a process killed mid-write
+            if is_temporary(entry):
+                entry.unlink(missing_ok=True)
 
     def _make_room(self, force: bool) -> None:
         self._refuse_foreign()
@@ -150,25 +176,25 @@ class RunFolder:
                 raise MnistlabError(
                     f"run folder {str(self.path)!r} already holds a run; pass --force to "
                     "overwrite it, --out to choose another, or --resume to continue it")
-            aside = self.path / REPLACED
-            aside.mkdir()
-            for name in RUN_FILES:
-                if (self.path / name).exists():
-                    (self.path / name).rename(aside / name)
+            (self.path / swap.STAGED).mkdir()
+            self.replacing = True
             return
         for name in RUN_FILES:  # a run that never finished an epoch: nothing to keep
-            _remove(self.path / name)
+            swap.remove(self.path / name)
 
-    def _settle_replaced(self) -> None:
-        """Drop the run that --force replaced once the new one has an epoch; else put it back."""
-        aside = self.path / REPLACED
-        if not aside.is_dir():
-            return
-        if not self.holds_run():
-            for entry in aside.iterdir():
-                _remove(self.path / entry.name)
-                entry.rename(self.path / entry.name)
-        shutil.rmtree(aside, ignore_errors=True)
+    def settled(self) -> RunFolder:
+        """Put right what a killed process left, unless a run holds the folder; for readers."""
+        from filelock import FileLock, Timeout
+
+        if not self.path.is_dir():
+            return self
+        try:
+            self._refuse_links()
+            with FileLock(self.path / LOCK, timeout=0):
+                self._settle()
+        except (Timeout, OSError, MnistlabError):  # a run writes, or the folder is read-only,
+            pass  # or holds a link that a run will refuse: read it as it is
+        return self
 
     def interrupted(self) -> str:
         """What an interrupted run kept here, and the way on from there."""
@@ -181,45 +207,56 @@ class RunFolder:
 
     # --- writing ---------------------------------------------------------------------------
 
+    def _target(self, name: str | Path) -> Path:
+        """Where a file of the run goes: aside while it replaces a run (``--force``)."""
+        return (self.path / swap.STAGED if self.replacing else self.path) / name
+
+    def _commit(self) -> None:
+        """Swap a replacing run in, once it has a complete epoch (or its final weights)."""
+        if self.replacing:
+            swap.swap(self.path, RUN_FILES)
+            self.replacing = False
+
     def write_record(self, record: dict[str, Any]) -> None:
         """Write ``config.json``."""
-        write_text(self.path / CONFIG, json.dumps(record, indent=2, default=str) + "\n")
+        write_text(self._target(CONFIG), json.dumps(record, indent=2, default=str) + "\n")
 
     def copy_plugin(self, index: int, source: Path) -> tuple[str, bytes]:
         """Copy a ``--plugin`` file into ``plugins/``; return its place there and its bytes."""
         copy = Path(PLUGIN_COPIES) / f"{index}-{source.name}"
-        (self.path / PLUGIN_COPIES).mkdir(exist_ok=True)
+        self._target(PLUGIN_COPIES).mkdir(exist_ok=True)
         text = source.read_bytes()
-        with atomic_write(self.path / copy) as file:
+        with atomic_write(self._target(copy)) as file:
             file.write(text)
         return copy.as_posix(), text
 
     def write_metrics(self, history: list[dict[str, Any]]) -> None:
         """Write ``metrics.csv`` with one row per epoch (empty cells: not measured)."""
-        text = io.StringIO()
-        writer = csv.DictWriter(text, METRIC_COLUMNS, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(history)
-        write_text(self.path / METRICS, text.getvalue())
+        write_text(self._target(METRICS), metrics_csv(history))
 
     def keep_epoch(self, state: dict[str, Any], history: list[dict[str, Any]]) -> None:
         """Keep a finished epoch: the checkpoint first, so that ``metrics.csv`` never lists
         an epoch that cannot be resumed."""
-        save_torch(state, self.path / CHECKPOINT)
+        save_torch(state, self._target(CHECKPOINT))
         self.write_metrics(history)
+        self._commit()
 
     def keep_result(self, weights: Any, curves: Any, digits: Any) -> None:
         """Keep the final weights and the two pictures (matplotlib figures)."""
         from mnistlab.plots import save_figure
 
-        save_torch(weights, self.path / MODEL)
+        save_torch(weights, self._target(MODEL))
+        self._commit()
         save_figure(curves, self.path / LOSS_CURVES)
         save_figure(digits, self.path / DIGITS)
 
     # --- reading back ----------------------------------------------------------------------
 
     def _require(self, name: str) -> Path:
-        path = self.path / name
+        path = self.settled().path / name
+        if path.is_symlink():
+            raise MnistlabError(f"{path} is a symbolic link, which mnistlab never makes in a "
+                                "run folder; it is not read")
         if not path.is_file():
             what = ("is not a run folder" if not (self.path / CONFIG).is_file()
                     else f"has no {name}")
@@ -243,56 +280,17 @@ class RunFolder:
 
     def read_history(self) -> list[dict[str, Any]]:
         """The rows of ``metrics.csv`` as dicts of numbers (``None`` for empty cells)."""
-        path = self._require(METRICS)
-        try:
-            with path.open(newline="", encoding="utf-8") as file:
-                return [
-                    {key: (None if value in ("", None) else int(value) if key == "epoch"
-                           else float(value))
-                     for key, value in row.items() if key in METRIC_COLUMNS}
-                    for row in csv.DictReader(file)
-                ]
-        except (ValueError, UnicodeDecodeError, csv.Error) as error:
-            raise MnistlabError(f"{path} is not a metrics file ({error}); the run folder is "
-                                "damaged") from None
+        return read_metrics(self._require(METRICS))
 
     def read_checkpoint(self) -> dict[str, Any]:
         """The last complete epoch's checkpoint, loaded with ``weights_only=True``."""
-        return _read_torch(self._require(CHECKPOINT))
+        return load_torch(self._require(CHECKPOINT))
 
     def read_weights(self) -> Any:
         """The final weights in ``model.pt``, loaded with ``weights_only=True`` onto the CPU."""
-        return _read_torch(self._require(MODEL), map_location="cpu")
+        return load_torch(self._require(MODEL), map_location="cpu")
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def save_torch(obj: Any, path: Path) -> None:
-    """``torch.save`` atomically.
-
-    The bytes are made in memory first: torch reports a failed write to a file
-    as an opaque ``RuntimeError``, a plain write says what went wrong.
-    """
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    with atomic_write(path) as file:
-        file.write(buffer.getbuffer())
-
-
-def _read_torch(path: Path, **options: Any) -> Any:
-    """``torch.load`` with ``weights_only=True``; a damaged or foreign file is one line."""
-    import torch
-
-    try:
-        return torch.load(path, weights_only=True, **options)
-    except Exception as error:  # torch raises many kinds here; every one means "damaged"
-        kind = type(error).__name__
-        raise MnistlabError(f"{path} cannot be read as saved weights ({kind}); the run folder "
-                            "is damaged: run the stage again") from None
+def _is_file(path: Path) -> bool:
+    """A regular file, not a symbolic link to one."""
+    return path.is_file() and not path.is_symlink()

@@ -18,7 +18,7 @@ import torch
 from click.testing import CliRunner
 
 import mnistlab
-from mnistlab import runfolder, runner
+from mnistlab import runner, swap
 from mnistlab.cli import cli
 from mnistlab.errors import MnistlabError
 from mnistlab.record import file_sha256
@@ -203,7 +203,7 @@ def test_force_interrupted_before_an_epoch_keeps_the_old_run(tmp_path, interrupt
         quick_run(out=folder, epochs=2, seed=1, force=True,
                   plugin_objects=(interrupt_mid_epoch(1),))
     assert {name: (folder / name).read_bytes() for name in before} == before
-    assert not (folder / runfolder.REPLACED).exists()
+    assert not (folder / swap.STAGED).exists()
     # Once the new run has an epoch, the old one is gone for good.
     with pytest.raises(KeyboardInterrupt):
         quick_run(out=folder, epochs=2, seed=1, force=True,
@@ -215,10 +215,14 @@ def test_force_interrupted_before_an_epoch_keeps_the_old_run(tmp_path, interrupt
 def test_stale_temporary_files_are_cleaned_on_resume(tmp_path):
     folder = tmp_path / "run"
     quick_run(out=folder, epochs=1)
-    stale = folder / ".checkpoint.pt.x1y2.tmp"
+    stale = folder / ".mnistlab-checkpoint.pt.x1y2.tmp"
     stale.write_bytes(b"half")
+    mine = folder / ".draft.tmp"  # a name mnistlab never makes is never deleted
+    mine.write_bytes(b"my notes")
+    (folder / "x.tmp").mkdir()
     runner.resume(folder, epochs=2, blocked=["console"])
     assert not stale.exists()
+    assert mine.read_bytes() == b"my notes" and (folder / "x.tmp").is_dir()
 
 
 def test_interrupted_before_the_first_epoch_leaves_no_dead_end(tmp_path, interrupt_mid_epoch):

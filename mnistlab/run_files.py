@@ -1,0 +1,67 @@
+"""The formats of a run folder's files: ``metrics.csv`` and the torch files, read back safely.
+
+Torch files are written atomically and read with ``weights_only=True``, so a
+checkpoint can hold tensors, numbers and containers but never code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from mnistlab.atomic import atomic_write
+from mnistlab.errors import MnistlabError
+
+METRIC_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_acc", "seconds")
+
+
+def metrics_csv(history: list[dict[str, Any]]) -> str:
+    """``metrics.csv``: one row per epoch (empty cells: not measured)."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, METRIC_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    return text.getvalue()
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """The rows of a ``metrics.csv`` as dicts of numbers (``None`` for empty cells)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as file:
+            return [
+                {key: (None if value in ("", None) else int(value) if key == "epoch"
+                       else float(value))
+                 for key, value in row.items() if key in METRIC_COLUMNS}
+                for row in csv.DictReader(file)
+            ]
+    except (ValueError, UnicodeDecodeError, csv.Error) as error:
+        raise MnistlabError(f"{path} is not a metrics file ({error}); the run folder is "
+                            "damaged") from None
+
+
+def save_torch(obj: Any, path: Path) -> None:
+    """``torch.save`` atomically.
+
+    The bytes are made in memory first: torch reports a failed write to a file
+    as an opaque ``RuntimeError``, a plain write says what went wrong.
+    """
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_write(path) as file:
+        file.write(buffer.getbuffer())
+
+
+def load_torch(path: Path, **options: Any) -> Any:
+    """``torch.load`` with ``weights_only=True``; a damaged or foreign file is one line."""
+    import torch
+
+    try:
+        return torch.load(path, weights_only=True, **options)
+    except Exception as error:  # torch raises many kinds here; every one means "damaged"
+        kind = type(error).__name__
+        raise MnistlabError(f"{path} cannot be read as saved weights ({kind}); the run folder "
+                            "is damaged: run the stage again") from None
