@@ -142,7 +142,7 @@ def declared_options(pm: PluginManager) -> dict[str, tuple[Option, str]]:
     for impl in reversed(pm.hook.plugin_options.get_hookimpls()):
         try:
             options = impl.function()
-        except Exception as error:
+        except (Exception, SystemExit) as error:
             raise plugin_failed(impl.plugin_name, "plugin_options", error) from error
         for option in options or ():
             if not isinstance(option, Option):

@@ -6,6 +6,7 @@ commands that need them, so ``mnistlab --help`` answers at once.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -28,6 +29,8 @@ class Mnistlab(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt as stop:  # before a command could stop cleanly: no noise
+            raise click.exceptions.Exit(143 if isinstance(stop, Terminated) else 130) from None
         except MnistlabError as error:
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
@@ -97,6 +100,7 @@ def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_
     Ctrl-C stops after saving nothing half-written; --resume continues.
     """
     from mnistlab import launch, runner
+    from mnistlab.record import interrupted
     from mnistlab.runfolder import RunFolder
 
     if nproc is not None and not launch.under_torchrun():
@@ -123,7 +127,7 @@ def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_
                                 **settings)
     except KeyboardInterrupt as stop:
         if folder is not None and writer:
-            click.echo(folder.interrupted(), err=True)
+            click.echo(interrupted(folder), err=True)
         sys.exit(143 if isinstance(stop, Terminated) else 130)
     launch.leave_process_group()
     if not quiet and folder is not None:
@@ -171,17 +175,36 @@ def _terminate(signum: int, frame: Any) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    # `kill` (SIGTERM) stops a run the way Ctrl-C does: cleanly, with a way to resume.
+    # `kill` (SIGTERM) stops a run the way Ctrl-C does: cleanly, with a way to resume. A closed
+    # pipe (`mnistlab ... | head -1`) raises BrokenPipeError where the run writes, so the run
+    # ends as after any error, taking back a folder it made; click then exits quietly.
     signal.signal(signal.SIGTERM, _terminate)
-    # A closed pipe (`mnistlab ... | head -1`) ends the process quietly, as it does any Unix
-    # tool; every file mnistlab writes is atomic, so none is left half-written.
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if "RANK" in os.environ:  # one of N processes torchrun started: the GPU of its LOCAL_RANK
         from mnistlab.launch import take_local_gpu
 
         take_local_gpu()
+    code: Any = 0
     try:
         cli(prog_name="mnistlab")
+    except SystemExit as done:
+        code = done.code
     finally:
         # Past this point a SIGTERM has nothing left to stop cleanly: let it end the process.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    sys.exit(_flush_output(code))
+
+
+def _flush_output(code: Any) -> Any:
+    """Write what is still buffered; a full disk or a closed pipe is one line, not a trace."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError as error:
+        # Nothing more can reach that output: point it at /dev/null, so the interpreter's
+        # own flush at exit has nothing left to complain about.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if error.errno != errno.EPIPE and code in (0, None):  # else it is said already
+            click.echo(f"error: cannot write the output ({error.strerror}); free some space or "
+                       "write it elsewhere", err=True)
+        return code or 1
+    return code

@@ -42,9 +42,34 @@ def check_data(filled: Filled) -> Tensors:
     if problem is None and data.x_train.shape[1:] != data.x_valid.shape[1:]:
         problem = (f"examples are shaped {tuple(data.x_train.shape[1:])} in x_train but "
                    f"{tuple(data.x_valid.shape[1:])} in x_valid; give both splits one shape")
+    if problem is None:
+        problem = _class_problem(data)
     if problem:
         raise PluginError(f"{filled.who}: the data from make_data is wrong: {problem}")
     return data
+
+
+def _class_problem(data: Tensors) -> str | None:
+    """Targets outside the classes, or a class with no training example, or None."""
+    declared = data.num_classes
+    if declared is not None and (isinstance(declared, bool) or not isinstance(declared, int)
+                                 or declared < 2):
+        return f"num_classes is {declared!r}; declare the number of classes, 2 or more"
+    for split in ("train", "valid"):
+        y = data.split(split)[1]
+        if len(y) and (y.min() < 0 or (declared is not None and y.max() >= declared)):
+            wrong = int(y.min()) if y.min() < 0 else int(y.max())
+            allowed = f"0 to {declared - 1}" if declared is not None else "0 or more"
+            return (f"y_{split} holds the class {wrong}, outside the classes {allowed}; "
+                    "give each example its class number" + (
+                        "" if declared is None else ", or declare num_classes to match"))
+    if declared is not None and len(data.y_train):
+        missing = sorted(set(range(declared)) - set(data.y_train.unique().tolist()))
+        if missing:
+            return (f"y_train holds no example of class {', '.join(map(str, missing))} of the "
+                    f"{declared} that {data.name} declares, so training could never learn it; "
+                    "give the training split examples of every class")
+    return None
 
 
 def _split_problem(data: Tensors, split: str) -> str | None:

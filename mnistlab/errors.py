@@ -8,6 +8,7 @@ and the fix. The CLI prints it without a traceback and exits with status 2.
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 
 
@@ -21,6 +22,10 @@ class PluginError(MnistlabError):
 
 class StopTraining(Exception):  # noqa: N818 - a signal, not an error
     """Ends the loop from inside it after an observer called ``session.stop()``."""
+
+
+class OutputFailed(MnistlabError):
+    """Writing the run's output (stdout or stderr) failed: the terminal's doing, no plugin's."""
 
 
 class Diverged(Exception):  # noqa: N818 - a signal: the run turns it into a MnistlabError
@@ -46,3 +51,14 @@ def plugin_failed(plugin: str, hook: str, error: BaseException, where: str = "")
     """The one-line error for ``plugin`` raising ``error`` in ``hook`` (``where``: "at line 12")."""
     return PluginError(f"plugin {plugin!r} failed in hook {hook}{where}: {one_line(error)}; fix "
                        "the plugin or block it with --no-plugin (--debug shows the traceback)")
+
+
+# The ways a write to the terminal, a pipe or a redirected output fails.
+_OUTPUT_ERRNOS = {errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO, errno.EDQUOT}
+
+
+def output_failed(error: BaseException) -> bool:
+    """Whether ``error`` is a failed write to the output (stdout or stderr): an OSError of
+    that kind with no file name, as a print's is."""
+    return (isinstance(error, OSError) and error.errno in _OUTPUT_ERRNOS
+            and error.filename is None)

@@ -37,7 +37,7 @@ def fill(pm: PluginManager, piece: str, **arguments: Any) -> Filled:
             value = only_this(**arguments)
         except MnistlabError:
             raise
-        except Exception as error:
+        except (Exception, SystemExit) as error:  # a plugin's sys.exit() is no answer either
             raise plugin_failed(name, hook, error) from error
         if value is not None:
             return Filled(piece, value, name, pm.origins[name], tuple(passed))

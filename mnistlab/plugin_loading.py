@@ -88,6 +88,9 @@ def source_file(spec: str) -> Path:
 
 
 def _load_file(path: Path) -> ModuleType:
+    if path.is_dir():
+        raise PluginError(f"plugin {str(path)!r} is a folder; give a .py file, or the name of "
+                          "an installed module")
     if not path.is_file():
         raise PluginError(f"plugin file {str(path)!r} does not exist; check the path")
     module_name = f"mnistlab_user_plugin_{path.stem}"
@@ -103,7 +106,7 @@ def _load_file(path: Path) -> ModuleType:
         raise PluginError(
             f"plugin {str(path)!r} has a syntax error on line {error.lineno}: {error.msg}"
         ) from None
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # sys.exit() while importing is a failure too
         del sys.modules[module_name]
         raise PluginError(f"plugin {str(path)!r} failed to import: {one_line(error)}") from None
     return module

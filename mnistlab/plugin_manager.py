@@ -106,7 +106,15 @@ def _check_hooks(pm: pluggy.PluginManager, plugin: Any, name: str) -> list[str]:
         if hook in PIECE_HOOKS.values() and (options.get("wrapper") or options.get("hookwrapper")):
             raise PluginError(f"plugin {name!r}: {hook} fills a piece and cannot be a wrapper; "
                               "return the piece, or None to pass the question on")
-        arguments = list(inspect.signature(value).parameters)
+        parameters = inspect.signature(value).parameters
+        arguments = list(parameters)
+        defaulted = [argument for argument, parameter in parameters.items()
+                     if parameter.default is not inspect.Parameter.empty]
+        if defaulted:
+            raise PluginError(
+                f"plugin {name!r}: hook {hook} gives {', '.join(map(repr, defaulted))} a "
+                "default, and pluggy never passes an argument that has one, so it would always "
+                f"be the default; remove the default: def {hook}({', '.join(arguments)})")
         wrong = [argument for argument in arguments if argument not in spec_arguments(hook)]
         if wrong:
             raise PluginError(
@@ -183,6 +191,9 @@ def get_plugin_manager(
     pm = PluginManager()
     builtins = builtin_names(stage)
     plugins, objects = list(plugins), list(objects)
+    twice = [spec for index, spec in enumerate(plugins) if spec in plugins[:index]]
+    if twice:
+        raise PluginError(f"--plugin {twice[0]!r} is given twice; give each plugin once")
     # Reading every installed package's metadata takes milliseconds: do it once.
     installed = list(entry_points())
     known = [*builtins, *(ep.name for ep in installed), *plugins, *map(object_name, objects)]

@@ -9,6 +9,7 @@ given again and match the hashes recorded here.
 from __future__ import annotations
 
 import hashlib
+import shlex
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,19 @@ def data_changed(record: dict[str, Any], session: Session) -> bool:
 def file_sha256(path: str | Path) -> str:
     """The SHA-256 of a file's bytes, in hex."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def interrupted(folder: RunFolder) -> str:
+    """What an interrupted run kept in ``folder``, and the command that goes on from there
+    (with the run's ``--plugin`` files, which a folder never imports by itself)."""
+    if folder.holds_run():
+        try:
+            plugins = [entry["spec"] for entry in folder.read_record().get("user_plugins", [])]
+        except (MnistlabError, TypeError, KeyError, AttributeError):
+            plugins = []
+        again = "".join(f" --plugin {shlex.quote(str(spec))}" for spec in plugins)
+        return (f"interrupted: {folder} keeps every complete epoch; continue with "
+                f"`mnistlab run --resume {shlex.quote(str(folder))}{again}`")
+    if not folder.path.exists():
+        return "interrupted before the first epoch ended: nothing to keep; run again"
+    return f"interrupted before the first epoch ended: nothing to keep in {folder}; run again"

@@ -10,11 +10,11 @@ A run folder holds::
     digits.png       validation digits with their predicted labels, wrong ones in red
     plugins/         a copy of each --plugin file the run used, named in config.json
 
-Every file is written atomically (see :mod:`mnistlab.atomic`), so an
-interrupted run leaves only complete files behind. While a run writes, it
-holds the folder's lock (``.lock``): a second run into the same folder is
-refused, not mixed in. A folder is data: reading one never imports the
-plugins it names, which must be passed again (and match their recorded hash).
+Every file is written atomically (:mod:`mnistlab.atomic`), so an interrupted
+run leaves only complete files. While a run writes, it holds the folder's lock
+(``.lock``): a second run into it is refused, not mixed in. A folder is data:
+reading one never imports the plugins it names, never follows a symbolic link,
+and touches only names that mnistlab made.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class RunFolder:
         self.path = Path(path)
         self.made = made
         self.replacing = False  # a --force run, written aside until its first epoch
+        self.made_parent = False
 
     def __str__(self) -> str:
         return str(self.path)
@@ -76,7 +77,9 @@ class RunFolder:
         ``mkdir`` is atomic, so two runs started in the same second get two folders.
         """
         base = self.path
-        base.parent.mkdir(parents=True, exist_ok=True)
+        if not base.parent.exists():  # runs/ itself: taken back too if no run is kept in it
+            base.parent.mkdir(parents=True)
+            self.made_parent = True
         for attempt in range(1, 1000):
             path = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
             try:
@@ -132,6 +135,8 @@ class RunFolder:
             lock.release()
             if self.made and not self.holds_run():
                 shutil.rmtree(folder, ignore_errors=True)
+                if self.made_parent and not any(folder.parent.iterdir()):
+                    folder.parent.rmdir()
 
     def holds_run(self) -> bool:
         """Whether the folder holds a run worth keeping: one that finished at least one epoch."""
@@ -146,8 +151,7 @@ class RunFolder:
                                 "choose a new or empty folder with --out")
 
     def _refuse_links(self) -> None:
-        """Refuse a symbolic link where mnistlab keeps a file: it never makes one, and
-        following one would read or write outside the folder."""
+        """Refuse a link where mnistlab keeps a file: following it would leave the folder."""
         for name in (*RUN_FILES, LOCK, LEGACY_REPLACED, *swap.WORK):
             if (self.path / name).is_symlink():
                 raise MnistlabError(f"{self.path / name} is a symbolic link, which mnistlab "
@@ -195,15 +199,6 @@ class RunFolder:
         except (Timeout, OSError, MnistlabError):  # a run writes, or the folder is read-only,
             pass  # or holds a link that a run will refuse: read it as it is
         return self
-
-    def interrupted(self) -> str:
-        """What an interrupted run kept here, and the way on from there."""
-        if self.holds_run():
-            return (f"interrupted: {self} keeps every complete epoch; continue with "
-                    f"`mnistlab run --resume {self}`")
-        if not self.path.exists():
-            return "interrupted before the first epoch ended: nothing to keep; run again"
-        return f"interrupted before the first epoch ended: nothing to keep in {self}; run again"
 
     # --- writing ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ the lesson and nothing else. ``run``, ``resume``, ``load`` and
 
 from __future__ import annotations
 
+import errno
 import time
 from contextlib import nullcontext
 from dataclasses import asdict
@@ -22,7 +23,13 @@ from mnistlab.assembly import assemble
 from mnistlab.checkpoint import load_state_dict, load_weights, state_dict, weights_of
 from mnistlab.config import make_config
 from mnistlab.determinism import reproducible
-from mnistlab.errors import Diverged, MnistlabError, StopTraining
+from mnistlab.errors import (
+    Diverged,
+    MnistlabError,
+    OutputFailed,
+    StopTraining,
+    output_failed,
+)
 from mnistlab.introspect import declares
 from mnistlab.metrics import evaluate, first_predictions
 from mnistlab.pieces import blame
@@ -64,7 +71,15 @@ class Run:
         except (MnistlabError, StopTraining, KeyboardInterrupt):
             raise
         except (Exception, SystemExit) as error:  # a plugin's sys.exit() is no success either
+            if output_failed(error):  # the terminal's doing, not the plugin that printed
+                if error.errno == errno.EPIPE:  # a closed pipe: end quietly, as Unix tools do
+                    raise
+                raise OutputFailed(f"cannot write the run's output ({error.strerror}); free "
+                                   "some space, or send the output elsewhere") from error
             failure = blame(self.session.pm, error)
+            if failure is None and isinstance(error, SystemExit):
+                raise MnistlabError(f"code called sys.exit({error.code!r}) during the run; a "
+                                    "plugin must raise an exception instead") from error
             if failure is None:
                 raise
             raise failure from error

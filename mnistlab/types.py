@@ -44,6 +44,10 @@ class Tensors:
     """The dataset as torch tensors, as the tutorial has it after ``map(torch.tensor, ...)``.
 
     Inputs are float32 rows of 784 pixels in [0, 1]; targets are int64 digits.
+    ``num_classes`` declares how many classes there are (10 for MNIST and
+    Fashion-MNIST): every target must lie in ``range(num_classes)``, and the
+    training split must hold every class. Left as ``None``, the largest
+    target plus one is taken.
     """
 
     x_train: torch.Tensor
@@ -53,10 +57,14 @@ class Tensors:
     name: str = "custom"
     description: str = "custom tensors"
     checksum: str = ""
+    num_classes: int | None = None
 
     @property
     def classes(self) -> int:
-        """How many classes the targets name: the largest target plus one."""
+        """How many classes the model must score: the declared ones, else the largest target
+        plus one."""
+        if self.num_classes is not None:
+            return self.num_classes
         return int(max(self.y_train.max(), self.y_valid.max())) + 1 if len(self.y_train) else 0
 
     def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -57,4 +57,4 @@ class ProgressBar:
 
 
 def make_plugin():
-    return ProgressBar() if sys.stdout.isatty() else None
+    return ProgressBar() if sys.stdout is not None and sys.stdout.isatty() else None

@@ -21,7 +21,7 @@ import mnistlab
 from mnistlab import runner, swap
 from mnistlab.cli import cli
 from mnistlab.errors import MnistlabError
-from mnistlab.record import file_sha256
+from mnistlab.record import file_sha256, interrupted
 from mnistlab.runfolder import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,7 +230,7 @@ def test_interrupted_before_the_first_epoch_leaves_no_dead_end(tmp_path, interru
     with pytest.raises(KeyboardInterrupt):
         quick_run(out=folder, epochs=2, plugin_objects=(interrupt_mid_epoch(1),))
     assert not RunFolder(folder).holds_run()
-    assert RunFolder(folder).interrupted() == (
+    assert interrupted(RunFolder(folder)) == (
         f"interrupted before the first epoch ended: nothing to keep in {folder}; run again")
     quick_run(out=folder, epochs=1)  # the same command again, without --force
     assert RunFolder(folder).read_checkpoint()["epoch"] == 1

@@ -1,0 +1,153 @@
+"""Hostile or careless input gets one line naming the problem and the fix: data that lacks a
+class, plugins that exit or declare defaults, the same plugin twice, a folder as a plugin, an
+output that is closed or full, and an interrupted run's advice that must work as given."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import mnistlab
+from mnistlab import hookimpl
+from mnistlab.cli import cli
+from mnistlab.errors import PluginError
+from mnistlab.record import interrupted
+from mnistlab.runfolder import RunFolder
+from mnistlab.types import Tensors
+
+
+def plugin_file(folder: Path, body: str, name: str = "mine") -> str:
+    path = folder / f"{name}.py"
+    path.write_text("import sys\n\nfrom mnistlab import hookimpl\n" + textwrap.dedent(body))
+    return str(path)
+
+
+def refused(*args: str) -> str:
+    result = CliRunner().invoke(cli, ["run", "--stage", "fit", "--epochs", "1", "--data",
+                                      "sample", "--no-save", *args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    (line,) = result.stderr.strip().splitlines()
+    return line.removeprefix("error: ")
+
+
+class CutData:
+    """Data from the sample with the training split cut down to ``keep`` rows."""
+
+    def __init__(self, sample, keep, num_classes=10) -> None:
+        self.sample, self.keep, self.num_classes = sample, keep, num_classes
+
+    @hookimpl
+    def make_data(self):
+        s = self.sample
+        x_train, y_train = torch.tensor(s.x_train), torch.tensor(s.y_train)
+        return Tensors(x_train[self.keep], y_train[self.keep], torch.tensor(s.x_valid),
+                       torch.tensor(s.y_valid), name="cut", num_classes=self.num_classes)
+
+
+def test_data_that_lacks_a_class_is_refused_naming_the_data(sample):
+    no_nines = torch.tensor(sample.y_train) != 9
+    with pytest.raises(PluginError) as error:
+        mnistlab.run("fit", epochs=1, quiet=True, plugin_objects=(CutData(sample, no_nines),))
+    assert str(error.value) == (
+        "plugin 'CutData' (object): the data from make_data is wrong: y_train holds no example "
+        "of class 9 of the 10 that cut declares, so training could never learn it; give the "
+        "training split examples of every class")
+
+
+def test_labels_outside_the_declared_classes_are_refused(sample):
+    with pytest.raises(PluginError, match="y_train holds the class 9, outside the classes 0 to "
+                                          "8; give each example its class number, or declare "
+                                          "num_classes to match"):
+        mnistlab.run("fit", epochs=1, quiet=True,
+                     plugin_objects=(CutData(sample, slice(None), num_classes=9),))
+
+
+def test_a_plugin_that_exits_is_named_and_the_run_fails(tmp_path):
+    path = plugin_file(tmp_path, """
+        @hookimpl
+        def make_loss():
+            sys.exit(0)
+    """)
+    assert refused("--plugin", path) == (
+        f"plugin {path!r} failed in hook make_loss: SystemExit: 0; fix the plugin or block it "
+        "with --no-plugin (--debug shows the traceback)")
+
+
+def test_a_plugin_that_exits_during_training_is_named(tmp_path):
+    path = plugin_file(tmp_path, """
+        @hookimpl
+        def after_epoch():
+            sys.exit(0)
+    """)
+    assert refused("--plugin", path).startswith(
+        f"plugin {path!r} failed in hook after_epoch at line 7: SystemExit: 0")
+
+
+def test_a_hook_argument_with_a_default_is_refused(tmp_path):
+    path = plugin_file(tmp_path, """
+        from torch import optim
+
+        @hookimpl
+        def make_update(model, config=None):
+            return optim.SGD(model.parameters(), lr=config.lr)
+    """)
+    assert refused("--plugin", path) == (
+        f"plugin {path!r}: hook make_update gives 'config' a default, and pluggy never passes "
+        "an argument that has one, so it would always be the default; remove the default: "
+        "def make_update(model, config)")
+
+
+def test_the_same_plugin_twice_and_a_folder_as_a_plugin_are_one_line(tmp_path):
+    path = plugin_file(tmp_path, "@hookimpl\ndef before_run():\n    pass\n")
+    assert refused("-p", path, "-p", path) == (
+        f"--plugin {path!r} is given twice; give each plugin once")
+    assert refused("-p", f"{tmp_path}/") == (
+        f"plugin '{tmp_path}' is a folder; give a .py file, or the name of an installed module")
+
+
+def test_the_advice_after_an_interrupt_names_the_runs_plugins(tmp_path, interrupt_mid_epoch):
+    path = plugin_file(tmp_path, "@hookimpl\ndef before_run():\n    pass\n")
+    folder = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        mnistlab.run("fit", epochs=2, data="sample", quiet=True, out=folder, plugins=[path],
+                     plugin_objects=(interrupt_mid_epoch(2),))
+    advice = interrupted(RunFolder(folder))
+    assert advice == (f"interrupted: {folder} keeps every complete epoch; continue with "
+                      f"`mnistlab run --resume {folder} --plugin {path}`")
+    command = advice.split("`")[1].split()[2:]  # the command as given, less `mnistlab run`
+    result = CliRunner().invoke(cli, ["run", *command, "--quiet"])
+    assert result.exit_code == 0, result.output
+
+
+def mnistlab_process(*args: str, cwd: Path, **options) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mnistlab", "run", "--stage", "fit", "--data",
+                           "sample", *args], cwd=cwd, text=True, capture_output=True, **options)
+
+
+@pytest.mark.slow  # mnistlab processes with their output closed, full or cut short
+def test_a_closed_full_or_cut_output_is_quiet_or_one_line(tmp_path):
+    closed = subprocess.run(f"{sys.executable} -m mnistlab run --stage fit --data sample "
+                            "--epochs 1 --no-save >&-", shell=True, cwd=tmp_path, text=True,
+                            capture_output=False, stderr=subprocess.PIPE)
+    assert closed.returncode == 0 and closed.stderr == ""
+    with open(os.devnull if not Path("/dev/full").exists() else "/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "mnistlab", "run", "--stage", "fit",
+                               "--data", "sample", "--epochs", "1", "--no-save"], cwd=tmp_path,
+                              stdout=full, stderr=subprocess.PIPE, text=True)
+    if Path("/dev/full").exists():
+        assert done.returncode == 2
+        assert done.stderr == ("error: cannot write the run's output (No space left on "
+                               "device); free some space, or send the output elsewhere\n")
+    cut = subprocess.run(f"{sys.executable} -m mnistlab run --stage fit --data sample "
+                         "--epochs 3 | head -1", shell=True, cwd=tmp_path, text=True,
+                         capture_output=True)
+    assert cut.stdout.startswith("data: ") and cut.stderr == ""
+    assert not (tmp_path / "runs").exists()  # the folder it named, and runs/, taken back
