@@ -51,4 +51,4 @@ def load(run_dir: str, *, plugins: tuple[str, ...] = (),
     """
     from mnistlab.runner import load as load_run
 
-    return load_run(run_dir, plugins=tuple(plugins), plugin_objects=tuple(plugin_objects))
+    return load_run(run_dir, plugins=plugins, plugin_objects=plugin_objects)

@@ -65,6 +65,10 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *, quiet: bool =
         built[piece] = replace(filled, value=_ACCEPT[piece](filled, built))
 
     data, device = built["data"].value, built["device"].value
+    if config.bs > len(data.x_train):
+        rows = len(data.x_train)
+        raise MnistlabError(f"batch size {config.bs} is larger than the {rows} training examples "
+                            f"of {data.name}; use --bs {rows} or less ({rows}: one batch of all)")
     loss = TrainingLoss(built["loss"].value)
     session = Session(
         config=config, data=data, device=device, model=built["model"].value, loss_func=loss,

@@ -34,7 +34,13 @@ def state_dict(session: Session) -> dict[str, Any]:
 
 
 def load_state_dict(session: Session, state: dict[str, Any]) -> None:
-    """Continue ``session`` from a checkpoint made by ``state_dict()``."""
+    """Continue ``session`` from a checkpoint made by ``state_dict()``.
+
+    Every number is checked for its type and range first, so a hand-edited or
+    foreign checkpoint is a ``ValueError`` naming the field, never a run that
+    starts from epoch -3.
+    """
+    check_state(state)
     load_weights(session.model, state["model"])
     if hasattr(session.opt, "load_state_dict"):
         session.opt.load_state_dict(state["opt"])
@@ -49,6 +55,26 @@ def load_state_dict(session: Session, state: dict[str, Any]) -> None:
     for name, plugin in _stateful(session):
         if name in saved:
             plugin.load_state_dict(saved[name])
+
+
+def check_state(state: Any) -> None:
+    """Refuse a checkpoint whose counts, history or stop reason are not what a run saves."""
+    if not isinstance(state, dict):
+        raise ValueError(f"the checkpoint is a {type(state).__name__}, not a dict")
+    for name in ("epoch", "step"):
+        if type(state.get(name)) is not int or not 0 <= state[name] < 2**53:
+            raise ValueError(f"field {name!r} is {state.get(name)!r}, not a count")
+    history = state.get("history")
+    if not isinstance(history, list) or len(history) != state["epoch"]:
+        raise ValueError(f"field 'history' does not hold the {state['epoch']} epochs saved")
+    numbers = (int, float, type(None))
+    for number, row in enumerate(history, start=1):
+        if not (isinstance(row, dict) and set(row) <= set(EpochResult.__dataclass_fields__)
+                and row.get("epoch") == number
+                and all(type(value) in numbers for value in row.values())):
+            raise ValueError(f"field 'history' holds a damaged row for epoch {number}")
+    if not isinstance(state.get("stopped"), str | None):
+        raise ValueError(f"field 'stopped' is {state['stopped']!r}, not a reason")
 
 
 def _stateful(session: Session) -> Iterator[tuple[str, Any]]:

@@ -104,7 +104,8 @@ def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_
     from mnistlab.runfolder import RunFolder
 
     if nproc is not None and not launch.under_torchrun():
-        _check_launchable(RunFolder(resume).read_record()["stage"] if resume else stage)
+        _check_launchable(RunFolder(resume).read_record()["stage"] if resume else stage,
+                          nproc, settings)
         sys.exit(launch.launch(nproc, _without_nproc(sys.argv[1:])))
     if resume and (stage is not None or out is not None):
         raise UserError(f"--resume takes the stage and the folder from {resume}; drop "
@@ -136,9 +137,13 @@ def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_
         click.echo(json.dumps(result.summary()))
 
 
-def _check_launchable(stage: str | None) -> None:
-    """``--nproc`` launches a stage whose loop joins the processes; refuse any other."""
+def _check_launchable(stage: str | None, nproc: int, settings: dict[str, Any]) -> None:
+    """``--nproc`` launches a stage whose loop joins the processes, with batches that can be
+    shared among them; refuse anything else before any process starts."""
+    from mnistlab.config import make_config
+    from mnistlab.data import SAMPLE, SAMPLE_TRAIN_ROWS
     from mnistlab.introspect import declares
+    from mnistlab.launch import split_problem
     from mnistlab.stages import STAGE_NAMES
 
     if stage is None or not declares(stage, "loop", "JOINS_PROCESSES"):
@@ -146,6 +151,11 @@ def _check_launchable(stage: str | None) -> None:
                               if declares(name, "loop", "JOINS_PROCESSES"))
         raise UserError(f"--nproc trains the {joining} stage, not {stage or 'no stage'}; use "
                         f"--stage {joining}")
+    config = make_config(stage, **{key: settings[key] for key in ("bs", "data", "data_dir")})
+    rows = SAMPLE_TRAIN_ROWS if config.data == SAMPLE else None  # others: checked on start
+    problem = split_problem(rows, config.bs, nproc)
+    if problem:
+        raise UserError(problem)
 
 
 def _without_nproc(arguments: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mnistlab.errors import MnistlabError
+from mnistlab.errors import ArgumentError, MnistlabError
 from mnistlab.stages import get_stage, hyper_of
 
 # What a learner varies from one run of a lesson to the next, in the order pages show them.
@@ -78,7 +78,7 @@ class RunConfig:
         for name, (kinds, wanted) in _KINDS.items():
             value = getattr(self, name)
             if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-                raise MnistlabError(f"{name} must be {wanted}, got {value!r} "
+                raise ArgumentError(f"{name} must be {wanted}, got {value!r} "
                                     f"({type(value).__name__})")
         for name in ("bs", "valid_bs"):
             if getattr(self, name) < 1:
@@ -139,7 +139,8 @@ def make_config(stage: str, **settings: Any) -> RunConfig:
             # One name or path is a list of one, not a list of its characters.
             names = [given[key]] if isinstance(given[key], str) else given[key]
             if not isinstance(names, list | tuple):
-                raise MnistlabError(f"{key} must be a list of names or paths, got {names!r}")
+                raise ArgumentError(f"{key} must be a list of names or paths, got {names!r} "
+                                    f"({type(names).__name__})")
             given[key] = tuple(map(_plain, names))
     if isinstance(given.get("data", ""), str) and isinstance(given.get("data_dir", ""), str):
         given["data"] = choose(given.get("data"), given.get("data_dir"))

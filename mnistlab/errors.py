@@ -16,6 +16,10 @@ class MnistlabError(Exception):
     """A problem the user can fix; ``str(error)`` is one line saying how."""
 
 
+class ArgumentError(MnistlabError, TypeError):
+    """A public function was given an argument of the wrong type; the message names it."""
+
+
 class PluginError(MnistlabError):
     """A plugin could not be loaded, registered or called."""
 

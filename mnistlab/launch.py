@@ -54,6 +54,24 @@ def take_local_gpu() -> None:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
 
 
+def split_problem(rows: int | None, bs: int, nproc: int) -> str | None:
+    """Why batches of ``bs`` rows cannot be shared among ``nproc`` processes, or None.
+
+    Each process trains on its share of every batch, so every batch, the last
+    one too (``rows`` modulo ``bs``, when ``rows`` is known), needs at least one
+    row per process.
+    """
+    last = rows % bs if rows else 0
+    if bs < nproc or 0 < last < nproc:
+        size = bs if bs < nproc else last
+        which = "each batch" if bs < nproc else f"the last batch of an epoch ({rows} rows)"
+        return (f"--bs {bs} cannot be shared among --nproc {nproc} processes: {which} holds "
+                f"{size} row{'s' * (size != 1)}, fewer than the processes; use a --bs of at "
+                f"least {nproc} that "
+                f"leaves no last batch of fewer than {nproc} rows, or fewer processes")
+    return None
+
+
 def launch(nproc: int, arguments: list[str]) -> int:
     """Run ``mnistlab ARGUMENTS`` as ``nproc`` processes on this machine, as torchrun does.
 

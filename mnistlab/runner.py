@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mnistlab import launch
+from mnistlab import arguments, launch
 from mnistlab import record as records
 from mnistlab.assembly import assemble
 from mnistlab.checkpoint import load_state_dict, load_weights, state_dict, weights_of
@@ -172,8 +172,13 @@ def run(stage: str, *, out: str | Path | RunFolder | None = None, force: bool = 
         **settings: the run's settings (``epochs``, ``bs``, ``lr``, ``seed``,
             ``data``, ``plugins``, ``options``, ...; see ``RunConfig``).
     """
+    stage = arguments.text("stage", stage, "a stage name from `mnistlab stages`")
+    plugin_objects = arguments.objects("plugin_objects", plugin_objects)
+    force, quiet, trace = (arguments.flag(name, value) for name, value in
+                           (("force", force), ("quiet", quiet), ("trace", trace)))
     config = make_config(stage, **settings)
-    folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out)
+    folder = (out if isinstance(out, RunFolder) or out is None
+              else RunFolder(arguments.path("out", out)))
     with reproducible(config.deterministic) as use_device:
         session = assemble(config, plugin_objects, quiet=quiet, trace=trace,
                            use_device=use_device)
@@ -192,7 +197,9 @@ def resume(folder: str | Path | RunFolder, *, plugins: tuple[str, ...] = (),
     those of a run that was never interrupted. ``write=False`` leaves the
     folder as it is (the other processes of a distributed run read it).
     """
-    folder = folder if isinstance(folder, RunFolder) else RunFolder(folder)
+    folder, plugins, plugin_objects = _opened(folder, plugins, plugin_objects)
+    quiet, trace, write = (arguments.flag(name, value) for name, value in
+                           (("quiet", quiet), ("trace", trace), ("write", write)))
     given = {key: value for key, value in settings.items() if value not in (None, (), False)}
     fixed = [f"--{key.replace('_', '-')}" for key in given if key not in RESUMABLE]
     if fixed:
@@ -213,9 +220,10 @@ def resume(folder: str | Path | RunFolder, *, plugins: tuple[str, ...] = (),
         try:
             load_state_dict(session, checkpoint)
         except (RuntimeError, KeyError, TypeError, ValueError) as error:
+            why = str(error) if isinstance(error, ValueError) else type(error).__name__
             raise MnistlabError(f"{CHECKPOINT} in {str(folder)!r} does not fit this run of "
-                                f"stage {config.stage} ({type(error).__name__}); the run "
-                                "folder is damaged") from None
+                                f"stage {config.stage} ({why}); the run folder is damaged"
+                                ) from None
         done = session.first_epoch - 1
         if config.epochs < done:  # only a smaller --epochs than recorded can get here
             raise MnistlabError(f"the run in {str(folder)!r} has trained {done} epochs; "
@@ -237,7 +245,7 @@ def open_run(folder: str | Path | RunFolder, plugins: tuple[str, ...] = (),
     The run is assembled from its ``config.json``, exactly as ``resume`` would,
     then the weights are read from ``model.pt`` with ``weights_only=True``.
     """
-    folder = folder if isinstance(folder, RunFolder) else RunFolder(folder)
+    folder, plugins, plugin_objects = _opened(folder, plugins, plugin_objects)
     record = folder.read_record()
     weights = folder.read_weights()
     config = records.recorded_config(folder, record, plugins,
@@ -252,3 +260,12 @@ def open_run(folder: str | Path | RunFolder, plugins: tuple[str, ...] = (),
     if hasattr(session.model, "eval"):
         session.model.eval()
     return session, record
+
+
+def _opened(folder: Any, plugins: Any, plugin_objects: Any
+            ) -> tuple[RunFolder, tuple[str, ...], tuple[object, ...]]:
+    """The arguments every reader of a run folder takes, checked."""
+    if not isinstance(folder, RunFolder):
+        folder = RunFolder(arguments.path("run_dir", folder))
+    return (folder, arguments.specs("plugins", plugins),
+            arguments.objects("plugin_objects", plugin_objects))

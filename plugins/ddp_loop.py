@@ -30,7 +30,10 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from mnistlab.errors import MnistlabError
 from mnistlab.hookspecs import hookimpl
+from mnistlab.launch import processes as world_size
+from mnistlab.launch import split_problem
 
 # This loop joins the processes torchrun starts, so `mnistlab run --nproc N` may launch it.
 JOINS_PROCESSES = True
@@ -58,6 +61,10 @@ class DistributedEpoch:
 
     def __call__(self, session):
         if self.ddp is None:
+            # Every process checks the same numbers, so all refuse together, before any waits.
+            problem = split_problem(len(session.data.x_train), session.config.bs, world_size())
+            if problem:
+                raise MnistlabError(problem)
             join_process_group(session.device)
             self.ddp = DistributedDataParallel(session.model)
         rank, world = dist.get_rank(), dist.get_world_size()

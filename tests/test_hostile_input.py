@@ -15,9 +15,9 @@ import torch
 from click.testing import CliRunner
 
 import mnistlab
-from mnistlab import hookimpl
+from mnistlab import hookimpl, runner
 from mnistlab.cli import cli
-from mnistlab.errors import PluginError
+from mnistlab.errors import MnistlabError, PluginError
 from mnistlab.record import interrupted
 from mnistlab.runfolder import RunFolder
 from mnistlab.types import Tensors
@@ -151,3 +151,64 @@ def test_a_closed_full_or_cut_output_is_quiet_or_one_line(tmp_path):
                          capture_output=True)
     assert cut.stdout.startswith("data: ") and cut.stderr == ""
     assert not (tmp_path / "runs").exists()  # the folder it named, and runs/, taken back
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: mnistlab.run(123), "stage must be a stage name from `mnistlab stages` (a string), "
+                                "got 123 (int)"),
+    (lambda: mnistlab.run("fit", plugins=123), "plugins must be a list of names or paths, got "
+                                               "123 (int)"),
+    (lambda: mnistlab.run("fit", quiet="yes"), "quiet must be True or False, got 'yes' (str)"),
+    (lambda: mnistlab.run("fit", plugin_objects="abc"),
+     "plugin_objects must be a list of plugin objects (modules or instances), got 'abc' (str)"),
+    (lambda: mnistlab.load(42), "run_dir must be a path (a string or a pathlib.Path), got 42 "
+                                "(int)"),
+    (lambda: mnistlab.load("x", plugins=5), "plugins must be a list of plugin paths or module "
+                                            "names, got 5 (int)"),
+])
+def test_a_public_function_names_the_argument_of_the_wrong_type(call, message):
+    with pytest.raises(TypeError) as error:
+        call()
+    assert str(error.value) == message and isinstance(error.value, MnistlabError)
+
+
+@pytest.mark.parametrize(("field", "value", "why"), [
+    ("epoch", -3, "field 'epoch' is -3, not a count"),
+    ("step", 2**80, f"field 'step' is {2**80}, not a count"),
+    ("history", [{"epoch": 1, "train_loss": "low"}], "field 'history' holds a damaged row for "
+                                                     "epoch 1"),
+    ("history", [], "field 'history' does not hold the 1 epochs saved"),
+    ("stopped", 7, "field 'stopped' is 7, not a reason"),
+])
+def test_a_checkpoint_with_hostile_values_is_one_line_naming_the_field(tmp_path, field, value,
+                                                                       why):
+    folder = tmp_path / "run"
+    mnistlab.run("fit", epochs=1, data="sample", quiet=True, out=folder)
+    state = torch.load(folder / "checkpoint.pt", weights_only=True)
+    state[field] = value
+    torch.save(state, folder / "checkpoint.pt")
+    with pytest.raises(MnistlabError) as error:
+        runner.resume(folder, epochs=2, quiet=True)
+    assert str(error.value) == (f"checkpoint.pt in {str(folder)!r} does not fit this run of "
+                                f"stage fit ({why}); the run folder is damaged")
+
+
+def test_a_batch_larger_than_the_data_is_one_line():
+    assert refused("--bs", "100000") == (
+        "batch size 100000 is larger than the 4000 training examples of sample; use --bs 4000 "
+        "or less (4000: one batch of all)")
+
+
+@pytest.mark.parametrize(("bs", "which"), [
+    ("1", "each batch holds 1 row"),
+    ("3", "the last batch of an epoch (4000 rows) holds 1 row"),
+])
+def test_batches_that_cannot_be_shared_among_processes_are_refused_before_any_starts(bs,
+                                                                                     which):
+    result = CliRunner().invoke(cli, ["run", "--stage", "distributed", "--data", "sample",
+                                      "--nproc", "2", "--bs", bs])
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: --bs {bs} cannot be shared among --nproc 2 processes: "
+                             f"{which}, fewer than the processes; use a --bs of at least 2 "
+                             "that leaves no last batch of fewer than 2 rows, or fewer "
+                             "processes\n")
