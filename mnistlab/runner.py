@@ -17,6 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from mnistlab import arguments, launch
 from mnistlab import record as records
 from mnistlab.assembly import assemble
@@ -39,6 +41,14 @@ from mnistlab.runfolder import CHECKPOINT, GRID_DIGITS, MODEL, RunFolder
 from mnistlab.session import Session
 from mnistlab.stages import STAGE_NAMES, hyper_of
 from mnistlab.types import RunResult
+
+# Layers that compute differently in training and in eval mode.
+_MODE_LAYERS = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.modules.dropout._DropoutNd)
+
+
+def _modules(model: Any) -> list[Any]:
+    return list(model.modules()) if isinstance(model, torch.nn.Module) else []
+
 
 # What a resumed run may change: the rest is the folder's record.
 RESUMABLE = ("epochs", "plugins", "blocked")
@@ -149,6 +159,14 @@ class Run:
         advice = f"try --lr {lr / 10:g}" if lr <= usual else f"the tutorial uses --lr {usual:g}"
         kept = (f"; {self.folder} keeps epoch {history[-1].epoch}"
                 if self.folder is not None and history else "")
+        resting = sorted({type(layer).__name__ for layer in _modules(self.session.model)
+                          if isinstance(layer, _MODE_LAYERS) and not layer.training})
+        if resting:  # a model that trains in eval mode: the rate is not what is wrong
+            return MnistlabError(
+                f"the training loss became {diverged.loss} in epoch {diverged.epoch}, batch "
+                f"{diverged.batch}, with the model's {', '.join(resting)} layers in eval mode; "
+                "call model.train() before the training batches (and model.eval() only for "
+                f"validation){kept}")
         return MnistlabError(
             f"the training loss became {diverged.loss} in epoch {diverged.epoch}, batch "
             f"{diverged.batch}: learning rate {lr:g} is too large for this stage; "

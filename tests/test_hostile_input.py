@@ -212,3 +212,29 @@ def test_batches_that_cannot_be_shared_among_processes_are_refused_before_any_st
                              f"{which}, fewer than the processes; use a --bs of at least 2 "
                              "that leaves no last batch of fewer than 2 rows, or fewer "
                              "processes\n")
+
+
+def test_a_model_trained_in_eval_mode_that_diverges_is_told_to_train(tmp_path):
+    path = plugin_file(tmp_path, """
+        from torch import nn
+
+        @hookimpl
+        def make_model():
+            return nn.Sequential(nn.Linear(784, 32), nn.BatchNorm1d(32), nn.ReLU(),
+                                 nn.Linear(32, 10))
+
+        @hookimpl
+        def make_loop():
+            def epoch(session):
+                session.model.eval()  # the mistake: training in eval mode
+                for xb, yb in session.batches("train"):
+                    loss = session.loss_func(session.model(xb), yb)
+                    (loss * float("inf")).backward()
+                    session.opt.step()
+                    session.opt.zero_grad()
+            return epoch
+    """)
+    assert refused("--plugin", path) == (
+        "the training loss became nan in epoch 1, batch 2, with the model's BatchNorm1d layers "
+        "in eval mode; call model.train() before the training batches (and model.eval() only "
+        "for validation)")
