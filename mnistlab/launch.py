@@ -81,6 +81,7 @@ def launch(nproc: int, arguments: list[str]) -> int:
     """
     import logging
 
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
@@ -102,4 +103,6 @@ def launch(nproc: int, arguments: list[str]) -> int:
         return code
     except KeyboardInterrupt:  # passed on to every process, which each end cleanly
         return 130
+    except SignalException as stop:  # torchrun's word for SIGTERM: passed on the same way
+        return 128 + int(stop.sigval)
     return 0

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from mnistlab import launch
 from mnistlab.config import LESSON, RunConfig, make_config
 from mnistlab.errors import MnistlabError
 from mnistlab.runfolder import CONFIG, RunFolder
@@ -134,6 +135,8 @@ def interrupted(folder: RunFolder) -> str:
         except (MnistlabError, TypeError, KeyError, AttributeError):
             plugins = []
         again = "".join(f" --plugin {shlex.quote(str(spec))}" for spec in plugins)
+        if launch.processes() > 1:  # one of N processes: go on as N again
+            again += f" --nproc {launch.processes()}"
         return (f"interrupted: {folder} keeps every complete epoch; continue with "
                 f"`mnistlab run --resume {shlex.quote(str(folder))}{again}`")
     if not folder.path.exists():

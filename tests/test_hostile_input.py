@@ -238,3 +238,19 @@ def test_a_model_trained_in_eval_mode_that_diverges_is_told_to_train(tmp_path):
         "the training loss became nan in epoch 1, batch 2, with the model's BatchNorm1d layers "
         "in eval mode; call model.train() before the training batches (and model.eval() only "
         "for validation)")
+
+
+@pytest.mark.slow  # two training processes under torchrun, stopped by a signal
+def test_a_signal_stops_every_process_of_a_distributed_run_with_one_line(tmp_path):
+    started = subprocess.Popen(
+        [sys.executable, "-m", "mnistlab", "run", "--stage", "distributed", "--data", "sample",
+         "--epochs", "500", "--nproc", "2", "--out", "run"], cwd=tmp_path, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for line in started.stdout:  # wait until the processes train
+        if line.lstrip().startswith("2 "):
+            break
+    started.terminate()
+    out, err = started.communicate(timeout=60)
+    assert started.returncode == 143
+    assert err == ("interrupted: run keeps every complete epoch; continue with `mnistlab run "
+                   "--resume run --nproc 2`\n")
