@@ -110,6 +110,10 @@ def main() -> None:
             cut = batching(stage, tensors, device)
             print(f"| {stage} | {device} | {seconds:.2f} | {1000 * seconds / steps:.2f} "
                   f"| {cut:.2f} | {cut / seconds:.0%} |", flush=True)
+    # The distributed stage joined a process group of one in this process: leave it, as a
+    # program that calls mnistlab.run() should.
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -232,11 +232,15 @@ def files_under(folder: Path) -> dict[str, bytes]:
 def snapshot(folder: Path) -> dict[str, tuple[int, int, bytes] | str]:
     """Everything below ``folder``: each file's size, mtime and bytes; each folder as "dir".
 
-    Lock files included: a test compares two snapshots to show what a fetch changed.
+    Lock files included: a test compares two snapshots to show what a fetch changed. A lock
+    file's mtime is left out: taking the lock may open it for writing (some filelock versions
+    truncate it), which touches nothing a reader relies on.
     """
     return {
         str(p.relative_to(folder)): (
-            "dir" if p.is_dir() else (p.stat().st_size, p.stat().st_mtime_ns, p.read_bytes())
+            "dir" if p.is_dir() else (p.stat().st_size,
+                                      0 if p.suffix == ".lock" else p.stat().st_mtime_ns,
+                                      p.read_bytes())
         )
         for p in sorted(folder.rglob("*"))
     }

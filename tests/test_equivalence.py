@@ -11,12 +11,19 @@ first epoch); training amplifies such differences over hundreds of
 steps, so they are compared over the first epochs only, with rtol 1e-5: fifty
 times the measured drift and far below any real change (a different
 initialisation or batch order moves the first losses by 1e-2 or more).
+
+On a machine with CUDA, the ``gpu`` stage trains on the GPU while its parent
+trains on the CPU: the same maths, rounded by other kernels. There the swap
+is held to its first ``DEVICE_STEPS`` losses (measured on an H200: within
+1e-5 for the first 24 steps, then drifting to 7e-3 by step 126); on a CPU-only
+machine it is held to every loss, bit for bit, like any other swap.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import mnistlab
 from mnistlab.hookspecs import hookimpl
@@ -24,6 +31,7 @@ from mnistlab.stages import STAGES
 
 RTOL = 1e-5
 EPOCHS = 2  # 126 steps on the sample
+DEVICE_STEPS = 20
 
 
 class LossRecorder:
@@ -52,6 +60,10 @@ def test_a_preserving_swap_gives_the_same_losses(stage):
     parent_losses, parent_acc = losses_of(stage.parent, EPOCHS)
     losses, acc = losses_of(stage.name, EPOCHS)
     assert len(losses) == len(parent_losses) > 0
+    if stage.swaps == "device" and torch.cuda.is_available():  # CPU against GPU rounding
+        np.testing.assert_allclose(losses[:DEVICE_STEPS], parent_losses[:DEVICE_STEPS],
+                                   rtol=RTOL, atol=0)
+        return
     np.testing.assert_allclose(losses, parent_losses, rtol=RTOL, atol=0)
     assert acc == parent_acc
 

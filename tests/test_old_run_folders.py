@@ -38,8 +38,12 @@ def test_an_old_run_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path, cap
     resumed = runner.resume(old_folder(tmp_path), epochs=2)
     assert "validation after training" in capsys.readouterr().out  # it prints, as asked now
     whole = mnistlab.run("fit", epochs=2, data="sample", quiet=True)
+    # Bit for bit where the folder was written (torch 2.13 on an x86-64 CPU); another machine
+    # rounds the first epoch, which the folder brings, with other kernels.
     for mine, theirs in zip(resumed.model.parameters(), whole.model.parameters(), strict=True):
-        assert torch.equal(mine, theirs)
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-6)
+    if torch.__version__.startswith("2.13.") and torch.backends.mkldnn.is_available():
+        assert all(map(torch.equal, resumed.model.parameters(), whole.model.parameters()))
 
 
 def test_an_old_run_loads_and_predicts(tmp_path):
