@@ -35,6 +35,32 @@ def joined() -> bool:
             and dist.get_world_size() == processes())
 
 
+def same_everywhere(numbers: list[int], device: object) -> bool:
+    """Whether every process of the joined group holds the same ``numbers`` (all agree on
+    the answer, so all refuse together)."""
+    import torch
+    import torch.distributed as dist
+
+    low = torch.tensor(numbers, device=device)
+    high = low.clone()
+    dist.all_reduce(low, op=dist.ReduceOp.MIN)
+    dist.all_reduce(high, op=dist.ReduceOp.MAX)
+    return bool(torch.equal(low, high))
+
+
+def lost_peer(error: BaseException) -> bool:
+    """Whether ``error`` is this process's side of another process of the run going away:
+    a collective whose peer closed its connection. That is no fault of the code that waited."""
+    dist = sys.modules.get("torch.distributed")
+    if processes() == 1 or dist is None:
+        return False
+    if isinstance(error, getattr(dist, "DistError", ())):
+        return True
+    return isinstance(error, RuntimeError) and any(
+        sign in str(error) for sign in ("gloo/transport", "Connection reset by peer",
+                                        "Connection closed by peer", "Broken pipe"))
+
+
 def leave_process_group() -> None:
     """End the process group this process joined, as a DDP program does before it exits.
 

@@ -86,6 +86,10 @@ class Run:
                     raise
                 raise OutputFailed(f"cannot write the run's output ({error.strerror}); free "
                                    "some space, or send the output elsewhere") from error
+            if launch.lost_peer(error):
+                raise MnistlabError("another process of this run was lost (it ended or was "
+                                    "killed) while this one waited on it; the run stops here"
+                                    ) from error
             failure = blame(self.session.pm, error)
             if failure is None and isinstance(error, SystemExit):
                 raise MnistlabError(f"code called sys.exit({error.code!r}) during the run; a "

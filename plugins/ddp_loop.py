@@ -33,7 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 from mnistlab.errors import MnistlabError
 from mnistlab.hookspecs import hookimpl
 from mnistlab.launch import processes as world_size
-from mnistlab.launch import split_problem
+from mnistlab.launch import same_everywhere, split_problem
 
 # This loop joins the processes torchrun starts, so `mnistlab run --nproc N` may launch it.
 JOINS_PROCESSES = True
@@ -66,6 +66,11 @@ class DistributedEpoch:
             if problem:
                 raise MnistlabError(problem)
             join_process_group(session.device)
+            if not same_everywhere([len(session.data.x_train), session.config.bs],
+                                   session.device):
+                raise MnistlabError("the processes hold training sets or batch sizes of "
+                                    "different sizes, so they would walk different batches; "
+                                    "give every process the same data and --bs")
             self.ddp = DistributedDataParallel(session.model)
         rank, world = dist.get_rank(), dist.get_world_size()
         loss_func, opt = session.loss_func, session.opt

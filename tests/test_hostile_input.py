@@ -128,8 +128,8 @@ def test_the_advice_after_an_interrupt_names_the_runs_plugins(tmp_path, interrup
 
 
 def mnistlab_process(*args: str, cwd: Path, **options) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mnistlab", "run", "--stage", "fit", "--data",
-                           "sample", *args], cwd=cwd, text=True, capture_output=True, **options)
+    return subprocess.run([sys.executable, "-m", "mnistlab", "run", "--data", "sample", *args],
+                          cwd=cwd, text=True, capture_output=True, **options)
 
 
 @pytest.mark.slow  # mnistlab processes with their output closed, full or cut short
@@ -254,3 +254,49 @@ def test_a_signal_stops_every_process_of_a_distributed_run_with_one_line(tmp_pat
     assert started.returncode == 143
     assert err == ("interrupted: run keeps every complete epoch; continue with `mnistlab run "
                    "--resume run --nproc 2`\n")
+
+
+@pytest.mark.slow  # two processes under torchrun, one of them killed
+def test_a_lost_process_is_named_as_lost_not_blamed_on_the_loop(tmp_path):
+    plugin_file(tmp_path, """
+        import os
+
+        @hookimpl
+        def after_batch(step):
+            if os.environ.get("RANK") == "1" and step == 70:
+                os._exit(3)
+    """, name="die")
+    done = mnistlab_process("--stage", "distributed", "--epochs", "3", "--nproc", "2",
+                            "--plugin", "die.py", "--out", "run", cwd=tmp_path)
+    assert done.returncode == 3
+    assert done.stderr.splitlines() == [
+        "error: another process of this run was lost (it ended or was killed) while this one "
+        "waited on it; the run stops here",
+        "error: process 1 of 2 failed (exit status 3); torchrun stopped the others"]
+
+
+@pytest.mark.slow  # two processes under torchrun, each given other data
+def test_processes_that_would_walk_different_batches_are_refused_together(tmp_path):
+    plugin_file(tmp_path, """
+        import os
+
+        import torch
+
+        from mnistlab import data
+        from mnistlab.types import Tensors
+
+        @hookimpl
+        def make_data():
+            s = data.load("sample")
+            keep = 4000 if os.environ["RANK"] == "0" else 3968
+            arrays = (s.x_train[:keep], s.y_train[:keep], s.x_valid, s.y_valid)
+            return Tensors(*map(torch.tensor, arrays), name="uneven", num_classes=10)
+    """, name="uneven")
+    done = mnistlab_process("--stage", "distributed", "--epochs", "1", "--nproc", "2",
+                            "--plugin", "uneven.py", "--no-save", cwd=tmp_path)
+    assert done.returncode == 2
+    refusal = ("the processes hold training sets or batch sizes of different sizes, so they "
+               "would walk different batches; give every process the same data and --bs")
+    lines = done.stderr.splitlines()
+    assert sorted(lines[:2]) == [f"error (process 1): {refusal}", f"error: {refusal}"]
+    assert lines[2].endswith("failed (exit status 2); torchrun stopped the others")
