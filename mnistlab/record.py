@@ -76,10 +76,16 @@ def recorded_config(folder: RunFolder, record: dict[str, Any], plugins: tuple[st
         kept = [name for name in settings.get("blocked") or () if name not in OBSERVERS]
         settings["blocked"] = tuple(dict.fromkeys([*kept, *changes.pop("blocked", ())]))
         settings["plugins"] = match_plugins(folder, record, plugins)
-        return make_config(record["stage"], **{**settings, **changes})
+        stage = record["stage"]
     except (KeyError, TypeError, AttributeError) as error:
         raise MnistlabError(f"{CONFIG} in {str(folder)!r} is damaged "
                             f"({type(error).__name__}: {error}); run the stage again") from None
+    try:  # what the folder holds first: a value of the wrong type or range names the file
+        make_config(stage, **settings)
+    except MnistlabError as error:
+        raise MnistlabError(f"{CONFIG} in {str(folder)!r} is damaged ({error}); run the stage "
+                            "again") from None
+    return make_config(stage, **{**settings, **changes})
 
 
 def match_plugins(folder: RunFolder, record: dict[str, Any],

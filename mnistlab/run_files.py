@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +28,28 @@ def metrics_csv(history: list[dict[str, Any]]) -> str:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """The rows of a ``metrics.csv`` as dicts of numbers (``None`` for empty cells)."""
+    """The rows of a ``metrics.csv`` as dicts of numbers (``None`` for empty cells).
+
+    Epochs count 1, 2, 3, ... and every number is finite and not negative, as a run writes
+    them; anything else is one line naming the row and the field.
+    """
     try:
         with path.open(newline="", encoding="utf-8") as file:
-            return [
-                {key: (None if value in ("", None) else int(value) if key == "epoch"
-                       else float(value))
-                 for key, value in row.items() if key in METRIC_COLUMNS}
-                for row in csv.DictReader(file)
-            ]
+            rows = [{key: (None if value in ("", None) else int(value) if key == "epoch"
+                           else float(value))
+                     for key, value in row.items() if key in METRIC_COLUMNS}
+                    for row in csv.DictReader(file)]
     except (ValueError, UnicodeDecodeError, csv.Error) as error:
         raise MnistlabError(f"{path} is not a metrics file ({error}); the run folder is "
                             "damaged") from None
+    for number, row in enumerate(rows, start=1):
+        for key, value in row.items():
+            wrong = (value != number if key == "epoch" else
+                     value is not None and not (math.isfinite(value) and value >= 0))
+            if wrong:
+                raise MnistlabError(f"{path}: row {number}, field {key} is {value!r}, which no "
+                                    "run writes; the run folder is damaged")
+    return rows
 
 
 def save_torch(obj: Any, path: Path) -> None:

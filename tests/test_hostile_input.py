@@ -4,6 +4,7 @@ output that is closed or full, and an interrupted run's advice that must work as
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -300,3 +301,37 @@ def test_processes_that_would_walk_different_batches_are_refused_together(tmp_pa
     lines = done.stderr.splitlines()
     assert sorted(lines[:2]) == [f"error (process 1): {refusal}", f"error: {refusal}"]
     assert lines[2].endswith("failed (exit status 2); torchrun stopped the others")
+
+
+@pytest.mark.parametrize(("edit", "why"), [
+    (lambda record: record["lesson"].update(epochs=-3), "epochs must be 0 or more, got -3"),
+    (lambda record: record["lesson"].update(bs=0), "bs must be at least 1, got 0"),
+    (lambda record: record["lesson"].update(lr=float("inf")),
+     "learning rate must be a positive number, got inf"),
+])
+def test_a_config_with_hostile_values_is_one_line_naming_the_file(tmp_path, edit, why):
+    folder = tmp_path / "run"
+    mnistlab.run("fit", epochs=1, data="sample", quiet=True, out=folder)
+    record = json.loads((folder / "config.json").read_text())
+    edit(record)
+    (folder / "config.json").write_text(json.dumps(record))
+    with pytest.raises(MnistlabError) as error:
+        mnistlab.load(folder)
+    assert str(error.value) == (f"config.json in {str(folder)!r} is damaged ({why}); run the "
+                                "stage again")
+
+
+@pytest.mark.parametrize(("row", "why"), [
+    ("1,inf,,,0.5", "row 1, field train_loss is inf"),
+    ("3,0.5,,,0.5", "row 1, field epoch is 3"),
+    ("1,0.5,-1,,0.5", "row 1, field valid_loss is -1.0"),
+])
+def test_metrics_no_run_writes_are_one_line_naming_the_row(tmp_path, row, why):
+    folder = tmp_path / "run"
+    mnistlab.run("fit", epochs=1, data="sample", quiet=True, out=folder)
+    path = folder / "metrics.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n" + row + "\n")
+    result = CliRunner().invoke(cli, ["compare", str(folder)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {path}: {why}, which no run writes; the run folder is "
+                             "damaged\n")
