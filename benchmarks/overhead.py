@@ -48,12 +48,12 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import mnistlab
 from mnistlab import data as mnist_data
-from mnistlab.assembly import make_config
+from mnistlab.config import make_config
 from mnistlab.errors import MnistlabError
 from mnistlab.hookspecs import hookimpl
+from mnistlab.introspect import plugin_manager_for
 from mnistlab.metrics import accuracy
 from mnistlab.plugin_loading import builtin
-from mnistlab.plugin_manager import PRINTING, get_plugin_manager
 from mnistlab.stages import STAGE_NAMES, get_stage, pieces_of
 from mnistlab.types import EpochResult, Tensors
 
@@ -66,9 +66,6 @@ TARGET = 1.03
 # distributed runs fit's loop through DistributedDataParallel in a process group: with one
 # process its plain counterpart would be the same DDP machinery, which is not the kernel's.
 MEASURED = [name for name in STAGE_NAMES if name != "distributed"]
-# The observers that print (one line per epoch; a progress bar in a terminal) have no counterpart
-# in the plain loop, so they sit out. The others stay, as every run has them.
-BLOCKED = list(PRINTING)
 
 
 # --- The plain pieces: batches -------------------------------------------------------------
@@ -272,7 +269,7 @@ def plain_stage(stage: str) -> Plain:
 def run_plain(stage: str, tensors: Tensors, epochs: int, seed: int):
     """Train ``stage`` plainly; return (training seconds, per-epoch results, model)."""
     p = plain_stage(stage)
-    config = make_config(stage, epochs=epochs, seed=seed)  # only for lr, momentum and bs
+    config = make_config(stage, epochs=epochs, seed=seed)  # for lr, momentum, bs and valid_bs
     dev = p.device()
     torch.manual_seed(seed)
     model = p.model()
@@ -306,7 +303,9 @@ class GivenData:
 
 def run_mnistlab(stage: str, tensors: Tensors, epochs: int, seed: int):
     """Train ``stage`` through mnistlab; return (training seconds, per-epoch results, model)."""
-    result = mnistlab.run(stage, epochs=epochs, seed=seed, blocked=BLOCKED,
+    # quiet: the observers that print (a line per epoch, a progress bar) have no counterpart
+    # in the plain loop, so they sit out.
+    result = mnistlab.run(stage, epochs=epochs, seed=seed, quiet=True,
                           plugin_objects=(GivenData(tensors),))
     history = [replace(epoch, seconds=0.0) for epoch in result.epochs]
     return result.seconds, history, result.model
@@ -440,7 +439,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def setup_ms(stage: str, tensors: Tensors) -> float:
     """Best time to build a run's plugin manager: per-run work outside the timed span."""
     def build():
-        get_plugin_manager(stage, (), BLOCKED, [GivenData(tensors)])
+        plugin_manager_for(stage)
 
     build()
     best = float("inf")
