@@ -47,7 +47,8 @@ def test_version():
 
 
 def test_run_prints_the_data_then_one_line_per_epoch_then_json(sample_batches):
-    result = invoke("run", "--stage", "fit", "--epochs", "2", "--data", "sample", "--json")
+    result = invoke("run", "--stage", "fit", "--epochs", "2", "--data", "sample", "--json",
+                    "--no-save")
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert lines[0].startswith("data: sample")
@@ -68,9 +69,12 @@ def test_early_stages_print_the_tutorials_last_batch_numbers_and_a_labelled_vali
 
 
 def test_the_default_epochs_match_the_tutorials_examples_and_say_so():
-    result = invoke("run", "--stage", "scratch", "--data", "sample", "--quiet", "--json")
+    # --bs 4000: one step an epoch, so 25 epochs take a moment.
+    result = invoke("run", "--stage", "scratch", "--data", "sample", "--bs", "4000", "--quiet",
+                    "--json", "--no-save")
     assert json.loads(result.output)["epochs"] == 25
-    result = invoke("run", "--stage", "scratch", "--data", "sample", "--bs", "4000")
+    result = invoke("run", "--stage", "scratch", "--data", "sample", "--bs", "4000",
+                    "--no-save")
     assert "25 epochs: as many examples as the tutorial's" in result.output
 
 

@@ -27,7 +27,7 @@ import torch
 
 import mnistlab
 from mnistlab.hookspecs import hookimpl
-from mnistlab.stages import STAGES
+from mnistlab.stages import STAGES, hyper_of
 
 RTOL = 1e-5
 EPOCHS = 2  # 126 steps on the sample
@@ -52,7 +52,11 @@ def losses_of(stage: str, epochs: int) -> tuple[np.ndarray, float]:
     return np.array(recorder.losses), result.valid_acc
 
 
-PRESERVING = [stage for stage in STAGES if stage.parent and stage.preserves]
+# The CNN stages (those the stage table trains with momentum) take seconds a pair: their pairs
+# run in the full tier (make test, CI), the logistic ones in the fast tier too.
+PRESERVING = [
+    pytest.param(stage, marks=[pytest.mark.slow] if hyper_of(stage.parent)["momentum"] else [])
+    for stage in STAGES if stage.parent and stage.preserves]
 
 
 @pytest.mark.parametrize("stage", PRESERVING, ids=lambda s: f"{s.parent}->{s.name}")

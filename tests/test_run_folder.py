@@ -83,7 +83,8 @@ def final_weights(model) -> torch.Tensor:
     return torch.cat([p.detach().flatten() for p in model.parameters()])
 
 
-@pytest.mark.parametrize("stage", ["scratch", "fit", "cnn"])
+@pytest.mark.parametrize("stage", ["scratch", "fit",
+                                   pytest.param("cnn", marks=pytest.mark.slow)])  # seconds
 def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tmp_path, stage, interrupt_mid_epoch):
     whole = quick_run(stage, out=tmp_path / "whole", epochs=3)
     with pytest.raises(KeyboardInterrupt):
