@@ -106,15 +106,9 @@ def _check_hooks(pm: pluggy.PluginManager, plugin: Any, name: str) -> list[str]:
         if hook in PIECE_HOOKS.values() and (options.get("wrapper") or options.get("hookwrapper")):
             raise PluginError(f"plugin {name!r}: {hook} fills a piece and cannot be a wrapper; "
                               "return the piece, or None to pass the question on")
-        parameters = inspect.signature(value).parameters
-        arguments = list(parameters)
-        defaulted = [argument for argument, parameter in parameters.items()
-                     if parameter.default is not inspect.Parameter.empty]
-        if defaulted:
-            raise PluginError(
-                f"plugin {name!r}: hook {hook} gives {', '.join(map(repr, defaulted))} a "
-                "default, and pluggy never passes an argument that has one, so it would always "
-                f"be the default; remove the default: def {hook}({', '.join(arguments)})")
+        # pluggy 1.7 and later pass an argument that has a default too (pyproject.toml asks
+        # for 1.7), so a hook receives every argument it names.
+        arguments = list(inspect.signature(value).parameters)
         wrong = [argument for argument in arguments if argument not in spec_arguments(hook)]
         if wrong:
             raise PluginError(

@@ -92,18 +92,18 @@ def test_a_plugin_that_exits_during_training_is_named(tmp_path):
         f"plugin {path!r} failed in hook after_epoch at line 7: SystemExit: 0")
 
 
-def test_a_hook_argument_with_a_default_is_refused(tmp_path):
+def test_a_hook_argument_with_a_default_receives_the_value(tmp_path):
     path = plugin_file(tmp_path, """
         from torch import optim
 
         @hookimpl
         def make_update(model, config=None):
-            return optim.SGD(model.parameters(), lr=config.lr)
+            return optim.SGD(model.parameters(), lr=config.lr / 5)
     """)
-    assert refused("--plugin", path) == (
-        f"plugin {path!r}: hook make_update gives 'config' a default, and pluggy never passes "
-        "an argument that has one, so it would always be the default; remove the default: "
-        "def make_update(model, config)")
+    result = CliRunner().invoke(cli, ["run", "--stage", "fit", "--epochs", "0", "--data",
+                                      "sample", "--no-save", "--plugin", path])
+    assert result.exit_code == 0, result.output
+    assert "update SGD(lr=0.1, momentum=0)" in result.output  # config was passed: 0.5 / 5
 
 
 def test_the_same_plugin_twice_and_a_folder_as_a_plugin_are_one_line(tmp_path):
