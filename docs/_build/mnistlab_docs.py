@@ -83,41 +83,6 @@ SPREAD_STAGE = "cnn"
 SPREAD_SEEDS = tuple(range(5))
 # The stage whose hooks the home page draws: the one `make run` trains.
 DIAGRAM_STAGE = "dataloader"
-# What each stage introduces from PyTorch, and where PyTorch documents it.
-TORCH_DOCS = "https://pytorch.org/docs/stable/"
-API_DOCS = {
-    "scratch": [("torch.randn", "generated/torch.randn.html"),
-                ("Tensor.requires_grad_", "generated/torch.Tensor.requires_grad_.html"),
-                ("Tensor.backward", "generated/torch.Tensor.backward.html"),
-                ("torch.no_grad", "generated/torch.no_grad.html"),
-                ("autograd", "notes/autograd.html")],
-    "functional": [("torch.nn.functional.cross_entropy",
-                    "generated/torch.nn.functional.cross_entropy.html")],
-    "module": [("nn.Module", "generated/torch.nn.Module.html"),
-               ("nn.Parameter", "generated/torch.nn.parameter.Parameter.html")],
-    "linear": [("nn.Linear", "generated/torch.nn.Linear.html")],
-    "optim": [("torch.optim", "optim.html"), ("optim.SGD", "generated/torch.optim.SGD.html")],
-    "dataset": [("TensorDataset", "data.html#torch.utils.data.TensorDataset"),
-                ("Dataset", "data.html#torch.utils.data.Dataset")],
-    "dataloader": [("DataLoader", "data.html#torch.utils.data.DataLoader")],
-    "validation": [("Module.train", "generated/torch.nn.Module.html#torch.nn.Module.train"),
-                   ("Module.eval", "generated/torch.nn.Module.html#torch.nn.Module.eval"),
-                   ("torch.no_grad", "generated/torch.no_grad.html")],
-    "fit": [("DataLoader", "data.html#torch.utils.data.DataLoader")],
-    "cnn": [("nn.Conv2d", "generated/torch.nn.Conv2d.html"),
-            ("functional.relu", "generated/torch.nn.functional.relu.html"),
-            ("functional.avg_pool2d", "generated/torch.nn.functional.avg_pool2d.html"),
-            ("optim.SGD (momentum)", "generated/torch.optim.SGD.html")],
-    "sequential": [("nn.Sequential", "generated/torch.nn.Sequential.html"),
-                   ("nn.ReLU", "generated/torch.nn.ReLU.html"),
-                   ("nn.AvgPool2d", "generated/torch.nn.AvgPool2d.html")],
-    "wrapped": [("DataLoader", "data.html#torch.utils.data.DataLoader"),
-                ("Tensor.view", "generated/torch.Tensor.view.html")],
-    "adaptive": [("nn.AdaptiveAvgPool2d", "generated/torch.nn.AdaptiveAvgPool2d.html")],
-    "gpu": [("torch.cuda.is_available", "generated/torch.cuda.is_available.html"),
-            ("torch.device", "tensor_attributes.html#torch.device"),
-            ("Module.to", "generated/torch.nn.Module.html#torch.nn.Module.to")],
-}
 PRESERVING_TEST = "tests/test_equivalence.py::test_a_preserving_swap_gives_the_same_losses"
 CHANGING_TEST = "tests/test_equivalence.py::test_a_changing_swap_really_changes_the_losses"
 
@@ -458,11 +423,6 @@ def stage_page(name: str) -> str:
         parts.append("Its loss curves, drawn from the same run:\n")
         parts.append(loss_curve(name, epochs))
     parts.append(verdict(name))
-    if name in API_DOCS:
-        parts.append("## In the PyTorch docs\n")
-        parts.append("What this stage brings in, documented by PyTorch: "
-                     + ", ".join(f"[`{label}`]({TORCH_DOCS}{path})"
-                                 for label, path in API_DOCS[name]) + ".\n")
     return "\n".join(parts)
 
 
