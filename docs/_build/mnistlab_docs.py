@@ -637,23 +637,6 @@ def digit_picture(index: int = 0) -> str:
             f'src="data:image/png;base64,{data_uri}">\n')
 
 
-# --- data -----------------------------------------------------------------------
-
-
-def datasets_table() -> str:
-    """Each downloadable dataset: its files with their pinned md5, and its mirrors."""
-    from mnistlab.data import DATASETS
-
-    parts = []
-    for source in DATASETS.values():
-        rows = ["| file | md5 |", "|---|---|"]
-        rows += [f"| `{name}` | `{md5}` |" for name, md5 in source.files.items()]
-        mirrors = "\n".join(f"{n}. `{m}`" for n, m in enumerate(source.mirrors, start=1))
-        parts.append(f"### `{source.name}`\n\n{source.description}; the last "
-                     f"{source.n_valid:,} training images validate.\n\n" + "\n".join(rows)
-                     + f"\n\nMirrors, tried in this order:\n\n{mirrors}\n")
-    return "\n".join(parts)
-
 def readme_commands(heading: str) -> str:
     """The first ``sh`` block under ``## heading`` in README.md, as it is today."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -668,14 +651,16 @@ def readme_commands(heading: str) -> str:
 
 
 def function_source(path: str, name: str) -> str:
-    """The source of the top-level function or class ``name`` in ``path``, decorators included."""
+    """The top-level function, class or assignment ``name`` of a repository file."""
     text = (ROOT / path).read_text(encoding="utf-8")
     for node in ast.parse(text).body:
-        if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
-            start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+        # What the statement defines: an assignment's targets, or the function or class itself.
+        named = getattr(node, "targets", [getattr(node, "target", node)])
+        if name in (getattr(each, "id", getattr(each, "name", None)) for each in named):
+            start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])
             lines = text.splitlines()[start - 1:node.end_lineno]
             return fence("\n".join(lines), "python", title=f"{path}: {name}")
-    raise RuntimeError(f"{path} has no function {name}")
+    raise RuntimeError(f"{path} defines no {name}")
 
 
 @contextlib.contextmanager
