@@ -20,7 +20,6 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
-import inspect
 import io
 import json
 import multiprocessing
@@ -510,29 +509,6 @@ def hook_specs() -> dict[str, object]:
 
 def first_result(name: str) -> bool:
     return bool(hook_specs()[name].mnistlab_spec["firstresult"])
-
-
-def hook_results(name: str) -> str:
-    """How the results of hook ``name`` are used, in the words of the reference."""
-    if first_result(name):
-        return "first non-None result wins"
-    if name.startswith(("before_", "after_")):
-        return "every implementation is called; results are ignored"
-    return "every implementation is called; all results are collected"
-
-
-def hook_table() -> str:
-    """One row per hook: its piece, its arguments and how its results are used."""
-    piece_of = {hook: piece for piece, hook in PIECE_HOOKS.items()}
-    rows = ["| hook | fills | arguments | results |", "|---|---|---|---|"]
-    for name, spec in hook_specs().items():
-        arguments = ", ".join(f"`{a}`" for a in inspect.signature(spec).parameters) or "none"
-        fills = (f"the {piece_of[name]} piece" if name in piece_of
-                 else "observer" if name.startswith(("before_", "after_")) else "settings")
-        how = hook_results(name)
-        rows.append(f"| [`{name}`](#mnistlab.hookspecs.{name}) | {fills} | {arguments} "
-                    f"| {how} |")
-    return "\n".join(rows) + "\n"
 
 
 def answering(stage: str) -> dict[str, list[str]]:
