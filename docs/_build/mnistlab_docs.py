@@ -489,15 +489,6 @@ def seed_spread(stage: str = SPREAD_STAGE, seeds: tuple[int, ...] = SPREAD_SEEDS
               f"the same hyper-parameters: only the seed differs.\n")
 
 
-def spread_summary() -> str:
-    """One sentence with the seed spread, for the CNN stages after `cnn`."""
-    accs = [run(SPREAD_STAGE, None, seed)[1].valid_acc for seed in SPREAD_SEEDS]
-    epochs = run(SPREAD_STAGE, None, SPREAD_SEEDS[0])[1].epochs
-    return (f"Across seeds {SPREAD_SEEDS[0]}–{SPREAD_SEEDS[-1]}, `{SPREAD_STAGE}` trained for "
-            f"the default {epochs} epochs ends between **{min(accs):.4f} and {max(accs):.4f}** "
-            "validation accuracy in this build.")
-
-
 # --- hooks -------------------------------------------------------------------
 
 
