@@ -649,30 +649,6 @@ def example(path: str) -> str:
     return (ROOT / path).read_text(encoding="utf-8")
 
 
-@contextlib.contextmanager
-def installed_plugins(names: tuple[str, ...]) -> Iterator[None]:
-    """Make modules of the working folder look installed in the ``mnistlab`` entry-point group.
-
-    Only the lookup is replaced: each entry point is loaded, registered and
-    checked by the real plugin manager, as a ``pip install``-ed one would be.
-    """
-    import importlib.metadata
-
-    from mnistlab import plugin_manager
-
-    points = [importlib.metadata.EntryPoint(name, name, "mnistlab") for name in names]
-    saved = plugin_manager.entry_points
-    sys.path.insert(0, os.getcwd())
-    plugin_manager.entry_points = lambda: iter(points)
-    try:
-        yield
-    finally:
-        plugin_manager.entry_points = saved
-        sys.path.remove(os.getcwd())
-        for name in names:
-            sys.modules.pop(name, None)
-
-
 def user_code(files: dict[str, str]) -> str:
     """The plugin files a page writes, each as a code block titled with its name."""
     return "\n".join(fence(textwrap.dedent(body).strip(), "python", title=name)
@@ -680,15 +656,10 @@ def user_code(files: dict[str, str]) -> str:
 
 
 def plugin_error(files: dict[str, str], stage: str = "fit", run_it: bool = False,
-                 blocked: tuple[str, ...] = (), options: Options = (), epochs: int = 0,
-                 installed: tuple[str, ...] = ()) -> str:
-    """The error mnistlab gives for plugin files with these contents, as a wrapped block.
-
-    ``installed`` names files that are registered as installed packages (see
-    ``installed_plugins``) instead of being given with ``--plugin``.
-    """
-    given = [name for name in files if name.removesuffix(".py") not in installed]
-    with user_files(files), installed_plugins(installed):
+                 blocked: tuple[str, ...] = (), options: Options = (), epochs: int = 0) -> str:
+    """The error mnistlab gives for plugin files with these contents, as a wrapped block."""
+    given = list(files)
+    with user_files(files):
         try:
             if run_it or options or epochs:
                 with contextlib.redirect_stdout(io.StringIO()), \
