@@ -80,8 +80,6 @@ FIRST_CNN_STAGE = "cnn"
 # default number of epochs.
 SPREAD_STAGE = "cnn"
 SPREAD_SEEDS = tuple(range(5))
-# The stage whose hooks the home page draws: the one `make run` trains.
-DIAGRAM_STAGE = "dataloader"
 PRESERVING_TEST = "tests/test_equivalence.py::test_a_preserving_swap_gives_the_same_losses"
 CHANGING_TEST = "tests/test_equivalence.py::test_a_changing_swap_really_changes_the_losses"
 
@@ -487,59 +485,6 @@ def seed_spread(stage: str = SPREAD_STAGE, seeds: tuple[int, ...] = SPREAD_SEEDS
             + f"Validation accuracy ranges from **{min(accs):.4f} to {max(accs):.4f}** "
               f"(mean {statistics.mean(accs):.4f}) on the same data, the same code and "
               f"the same hyper-parameters: only the seed differs.\n")
-
-
-# --- hooks -------------------------------------------------------------------
-
-
-def hook_specs() -> dict[str, object]:
-    """Every hook spec in ``hookspecs.py``, in the file's order."""
-    return {name: spec for name, spec in vars(hookspecs).items()
-            if hasattr(spec, "mnistlab_spec")}
-
-
-def first_result(name: str) -> bool:
-    return bool(hook_specs()[name].mnistlab_spec["firstresult"])
-
-
-def answering(stage: str) -> dict[str, list[str]]:
-    """For each hook, the plugins a run of ``stage`` asks, in the order pluggy asks them."""
-    pm = get_plugin_manager(stage)
-    return {name: [impl.plugin_name for impl in reversed(getattr(pm.hook, name).get_hookimpls())]
-            for name in hook_specs()}
-
-
-def hook_diagram(stage: str = DIAGRAM_STAGE) -> str:
-    """A mermaid flowchart of the hook calls of one run, and who answers each."""
-    asked = answering(stage)
-
-    def node(name: str, node_id: str | None = None, note: str = "") -> str:
-        plugins = asked[name]
-        if first_result(name):
-            who = plugins[0] if plugins else "no plugin!"
-            label = f"<b>{name}</b><br>{who}{note}"
-            return f'{node_id or name}["{label}"]'
-        who = ", ".join(plugins) if plugins else "no plugin"
-        return f'{node_id or name}(["<b>{name}</b><br><i>{who}</i>{note}"])'
-
-    loop = asked["make_loop"][0]
-    lines = [
-        "flowchart TD",
-        f"    {node('make_data')} --> {node('make_device')} --> {node('make_model')}",
-        f"    make_model --> {node('make_loss')} --> {node('make_update')}",
-        f"    make_update --> {node('make_loop')} --> {node('before_run')}",
-        f'    subgraph loop ["the runner calls the loop from {loop} once per epoch"]',
-        "        direction TB",
-        f"        {node('before_epoch')} --> {node('make_batches')}",
-        f"        make_batches --> {node('after_batch', note='<br>after each step')}",
-        f"        after_batch --> {node('after_epoch')}",
-        "    end",
-        "    before_run --> before_epoch",
-        "    after_epoch -. next epoch .-> before_epoch",
-        f"    after_epoch --> {node('make_batches', 'final', '<br>final validation')}",
-        f"    final --> {node('after_run')}",
-    ]
-    return fence("\n".join(lines), "mermaid")
 
 
 # --- the command line ----------------------------------------------------------
