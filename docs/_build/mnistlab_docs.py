@@ -59,7 +59,6 @@ from mnistlab.stages import (
     STAGE_NAMES,
     STAGES,
     get_stage,
-    pieces_of,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -454,19 +453,6 @@ def stage_table(here: str) -> str:
         same = "yes" if stage.preserves else "**no**"
         rows.append(f"| {number} | {link} | {stage.swaps} | {stage.plugin} | {same} "
                     f"| {stage.title} |")
-    return "\n".join(rows) + "\n"
-
-
-def pieces_table() -> str:
-    """Which plugin fills each piece in every stage (what `mnistlab stages` prints)."""
-    rows = ["| stage | " + " | ".join(PIECES) + " |", "|---" * (len(PIECES) + 1) + "|"]
-    for stage in STAGES:
-        pieces = pieces_of(stage.name)
-        # <wbr> lets a long name break after its underscores, so the eight columns
-        # fit the page instead of scrolling sideways.
-        names = {p: pieces[p].replace("_", "_<wbr>") for p in PIECES}
-        cells = [f"**{names[p]}**" if p == stage.swaps else names[p] for p in PIECES]
-        rows.append(f"| {stage.name} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 
 
