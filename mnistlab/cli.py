@@ -46,7 +46,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     Each stage of the "What is torch.nn really?" tutorial is its previous
     stage with one plugin swapped. Start with `mnistlab stages`, then
-    `mnistlab run --stage dataloader`.
+    `mnistlab run --stage NAME` with one of its names.
     """
     ctx.ensure_object(dict)["debug"] = debug
 
@@ -87,8 +87,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
               help="Continue the run in this folder from its last complete epoch (--epochs "
                    "may raise the count; pass its --plugin files again).")
 @click.option("--nproc", type=click.IntRange(min=1),
-              help="Train the distributed stage as N processes on this machine (through "
-                   "torchrun).")
+              help="Train as N processes on this machine (through torchrun): a stage whose "
+                   "loop joins them, see `mnistlab stages`.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the results.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (and --json).")
 @click.option("--trace", is_flag=True, help="Print every hook call to stderr.")

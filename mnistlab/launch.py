@@ -1,8 +1,8 @@
 """Running as one of N processes: which one this is, and starting N with torchrun.
 
 ``torchrun`` starts the processes and tells each its place through the
-environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``); the ``distributed``
-stage's loop joins them into one process group. Only rank 0 speaks and
+environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``); a loop that declares
+``JOINS_PROCESSES`` joins them into one process group. Only rank 0 speaks and
 writes the run folder, so N processes leave one run behind.
 """
 

@@ -217,7 +217,7 @@ def resume(folder: str | Path | RunFolder, *, plugins: tuple[str, ...] = (),
     run's ``--plugin`` files are never imported from the folder: pass them
     again in ``plugins``. With the same settings, the final weights equal
     those of a run that was never interrupted. ``write=False`` leaves the
-    folder as it is (the other processes of a distributed run read it).
+    folder as it is (the other processes of a run of N processes read it).
     """
     folder, plugins, plugin_objects = _opened(folder, plugins, plugin_objects)
     quiet, trace, write = (arguments.flag(name, value) for name, value in

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mnistlab.errors import MnistlabError
 from mnistlab.plugin_loading import BUILTIN_PACKAGE
-from mnistlab.stages import get_stage, hyper_of, pieces_of
+from mnistlab.stages import STAGES, get_stage, hyper_of, pieces_of
 
 
 def plugin_path(name: str) -> Path:
@@ -35,8 +35,9 @@ def replaced_plugin(stage: str) -> str:
     """The plugin that the stage's swapped piece had in the parent stage."""
     info = get_stage(stage)
     if info.parent is None:
+        second = next(later.name for later in STAGES if later.parent == stage)
         raise MnistlabError(f"{stage!r} is the first stage: it swaps nothing; "
-                            "try `mnistlab diff functional`")
+                            f"try `mnistlab diff {second}`")
     return pieces_of(info.parent)[info.swaps]
 
 
