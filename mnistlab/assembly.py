@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -62,14 +61,16 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def assemble(config: RunConfig, objects: Iterable[object] = (), *,
-             trace: bool = False) -> Session:
+def assemble(config: RunConfig, objects: Iterable[object] = (), *, trace: bool = False,
+             use_device: Callable[[torch.device], None] = lambda device: None) -> Session:
     """Build every piece of the run ``config`` describes, checked, ready to train.
 
     Args:
         config: the run's settings.
         objects: plugins given as Python objects, registered after ``config.plugins``.
         trace: print each hook call, and who answered it, to stderr.
+        use_device: called with the run's device once it is known, before the model is built
+            (the ``use`` of ``mnistlab.determinism.reproducible``).
     """
     pm = get_plugin_manager(config.stage, config.plugins, config.blocked, objects)
     if trace:
@@ -87,6 +88,7 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *,
     if missing:
         raise PluginError(f"{device.who} returned {device.value} from make_device, but "
                           f"{missing}; return torch.device('cpu') where there is none")
+    use_device(device.value)
     # Seed right before the model so its initial weights depend only on the
     # seed and on the layers it creates, never on what the data piece drew.
     torch.manual_seed(config.seed)
@@ -121,31 +123,6 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *,
     check_fit(session)
     _note_passed(session)
     return session
-
-
-@contextmanager
-def reproducible(deterministic: bool) -> Iterator[None]:
-    """Let torch pick deterministic kernels (or not) while a run assembles and trains.
-
-    cuBLAS reads ``CUBLAS_WORKSPACE_CONFIG`` when it initialises, so it is set
-    here, before any piece can touch the GPU, and stays set. An operation with
-    no deterministic implementation warns instead of failing the lesson. The
-    flags are process-wide, so the block puts back the ones it found: code
-    that runs after ``mnistlab.run()`` in the same process keeps its own.
-    """
-    if deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    cudnn = torch.backends.cudnn
-    found = (torch.are_deterministic_algorithms_enabled(),
-             torch.is_deterministic_algorithms_warn_only_enabled(),
-             cudnn.deterministic, cudnn.benchmark)
-    torch.use_deterministic_algorithms(deterministic, warn_only=True)
-    cudnn.deterministic, cudnn.benchmark = deterministic, False
-    try:
-        yield
-    finally:
-        algorithms, warn_only, cudnn.deterministic, cudnn.benchmark = found
-        torch.use_deterministic_algorithms(algorithms, warn_only=warn_only)
 
 
 def _note_passed(session: Session) -> None:

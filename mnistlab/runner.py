@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from mnistlab import runs
-from mnistlab.assembly import assemble, make_config, reproducible
+from mnistlab.assembly import assemble, make_config
 from mnistlab.blame import plugin_failure
 from mnistlab.config import RunConfig
+from mnistlab.determinism import reproducible
 from mnistlab.errors import MnistlabError, StopTraining
 from mnistlab.metrics import evaluate
 from mnistlab.plugin_manager import PRINTING, object_name
@@ -41,8 +42,8 @@ def run(stage: str, *, plugin_objects: tuple[object, ...] = (), trace: bool = Fa
             is refused.
     """
     config = make_config(stage, **settings)
-    with reproducible(config.deterministic):
-        return train(assemble(config, plugin_objects, trace=trace))
+    with reproducible(config.deterministic) as use_device:
+        return train(assemble(config, plugin_objects, trace=trace, use_device=use_device))
 
 
 def resume(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
@@ -67,8 +68,8 @@ def resume(run_dir: str | Path, *, plugins: tuple[str, ...] = (),
     checkpoint = runs.read_checkpoint(run_dir)
     config = recorded_config(run_dir, record, plugins, plugin_objects,
                              out=str(run_dir) if write else None, force=False, **given)
-    with reproducible(config.deterministic):
-        session = assemble(config, plugin_objects, trace=trace)
+    with reproducible(config.deterministic) as use_device:
+        session = assemble(config, plugin_objects, trace=trace, use_device=use_device)
         if data_changed(record, session):
             raise MnistlabError(f"the data {session.data.name!r} differs from the data the run "
                                 f"in {str(run_dir)!r} trained on (checksums differ); resume "
