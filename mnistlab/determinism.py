@@ -8,10 +8,12 @@ its device is known, and only when that device is an accelerator.
 
 On the CPU the flag changes nothing that a run of mnistlab computes:
 
-- the kernels it switches on the CPU (``index_put``/``put_`` with ``accumulate=True``, which is
-  also the backward of the hand-written loss's ``input[range(n), target]``, and
-  ``index_copy``) run serially with it; without it they add in parallel only past 32,768
-  elements with more than one thread, and a stage's batch holds 64 or 128 rows;
+- the CPU kernels it switches are ``index_copy``, which no stage calls, and ``index_put`` and
+  ``put_`` with ``accumulate=True``, the first of which is the backward of the hand-written
+  loss's ``input[range(n), target]``. With the flag they add serially; without it they add in
+  parallel only past 32,768 elements and with more than one thread (a batch holds 64 rows by
+  default), and even then that backward adds to each place of its gradient once, so the order
+  of the additions cannot change a sum;
 - it fills the memory of ``torch.empty`` and friends with NaN, which matters only to code that
   reads memory before writing it; no piece of mnistlab does;
 - its Inductor setting concerns ``torch.compile``, which no stage uses.
