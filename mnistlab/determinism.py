@@ -1,10 +1,10 @@
 """Deterministic kernels for a run, set only on the devices that have nondeterministic ones.
 
 ``torch.use_deterministic_algorithms`` imports ``torch._dynamo`` and ``torch._inductor`` the
-first time it is called (over a second, more than ``import torch`` itself), so calling it for
-every run would make the CPU stages of the tutorial, which build no ``torch.optim`` optimizer,
-start more than twice as slowly as the tutorial's own code. A run therefore sets the flags once
-its device is known, and only when that device is an accelerator.
+first time it is called (about a second, as long as ``import torch`` itself), so calling it for
+every run would nearly double the start-up of the tutorial's first stages, which build no
+``torch.optim`` optimizer (building one imports ``torch._dynamo`` too). A run therefore sets the
+flags once its device is known, and only when that device is an accelerator.
 
 On the CPU the flag changes nothing that a run of mnistlab computes:
 
@@ -18,10 +18,10 @@ On the CPU the flag changes nothing that a run of mnistlab computes:
   reads memory before writing it; no piece of mnistlab does;
 - its Inductor setting concerns ``torch.compile``, which no stage uses.
 
-``tests/test_startup.py`` proves it: every stage trained on the CPU with torch's flag on and
-with it off, with two threads, ends with the same weights bit for bit. A user's plugin that
-wants the flag on the CPU can still call ``torch.use_deterministic_algorithms`` itself: on the
-CPU the run leaves the flags as the caller set them.
+``tests/test_startup.py`` proves it: every stage but ``distributed`` trained on the CPU with two
+threads, with torch's flag on and with it off, ends with the same weights bit for bit. Code that
+wants the flag on the CPU anyway can call ``torch.use_deterministic_algorithms`` before the run:
+on the CPU a run leaves the flags as the caller set them.
 """
 
 from __future__ import annotations
