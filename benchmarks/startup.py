@@ -28,8 +28,9 @@ The script prints the median wall time of each and the median processor time (us
 it used, then each run's excess over its baseline and whether it is within the target, 0.3 s,
 by either measure; for the CLI, how much of its excess is importing matplotlib. On an idle
 machine the two measures agree (start-up runs on one thread). Where other processes share the
-cores, wall times swing by seconds while processor times stay within a few hundredths: read
-the cpu column there. Run it with the Python of
+cores, a process waits for them, and its wall time swings by seconds; its processor time, which
+leaves the waiting out, swings by a few tenths (the other processes still slow each
+instruction): read the cpu column there, and the ranges. Run it with the Python of
 the environment to measure::
 
     .venv/bin/python benchmarks/startup.py
