@@ -24,9 +24,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import mnistlab.data
 from mnistlab import hookspecs
 from mnistlab.cli import cli
-from mnistlab.plugin_manager import OBSERVERS
 from mnistlab.sources import plugin_source, replaced_plugin, settings_diff, stage_diff
 from mnistlab.stages import FIRST_PIECES, STAGE_NAMES, STAGES
 
@@ -95,10 +95,11 @@ def page_text(page_html: str) -> str:
 
 
 def plugin_pages() -> dict[str, str]:
-    """The page that shows each built-in plugin module: where the stage table brings it in."""
-    pages = {plugin: "stages/scratch" for plugin in FIRST_PIECES.values()}
+    """The page that shows each built-in plugin module: where the stage table brings it in,
+    and How it works for the observers (the plugins that fill no piece of any stage)."""
+    pages = {plugin: "how-it-works" for plugin in plugin_modules()}
+    pages.update({plugin: "stages/scratch" for plugin in FIRST_PIECES.values()})
     pages.update({stage.plugin: f"stages/{stage.name}" for stage in STAGES if stage.plugin})
-    pages.update({observer: "how-it-works" for observer in OBSERVERS})
     return pages
 
 
@@ -151,56 +152,124 @@ def test_the_drift_check_fails_when_a_line_changes(site):
 
 
 @pytest.fixture
-def page_runs(tmp_path, monkeypatch):
-    """The docs' run helpers, keeping their runs in a folder of this test's own."""
+def kept(tmp_path, monkeypatch):
+    """The docs' command runner, keeping its commands in a folder of this test's own."""
     monkeypatch.syspath_prepend(str(DOCS / "_build"))
-    docs = importlib.import_module("mnistlab_docs")
-    monkeypatch.setattr(docs, "RUN_CACHE", tmp_path / "docs-runs")
-    docs.reset()
-    yield docs
-    monkeypatch.undo()  # the real helpers back, then nothing of this test's runs kept
-    docs.reset()
+    kept = importlib.import_module("mnistlab_docs.kept")
+    monkeypatch.setattr(kept, "KEPT", tmp_path / "docs-runs")
+    kept.reset()
+    yield kept
+    monkeypatch.undo()  # the real folder back, then nothing of this test's code remembered
+    kept.reset()
 
 
-def test_a_build_reuses_a_run_only_while_the_code_is_the_same(page_runs, monkeypatch):
-    docs = page_runs
-    key = ("fit", 0, 0, (), (), False, None)
-    made = docs._cached_run(key)
-    assert made.epochs == 0 and "stage fit" in made.printed
-    (kept,) = docs.RUN_CACHE.glob("*.json")
+def test_a_command_runs_once_then_is_reused_while_the_code_is_the_same(kept, monkeypatch):
+    line = "mnistlab run --stage fit --epochs 0 --data sample --plugin examples/adam.py --trace"
+    made = kept.command(line)
+    assert made.folder.parent == kept.KEPT and made.command == line
+    # The repository files that the command names are in its folder, as in a clone.
+    assert (made.folder / "examples" / "adam.py").read_bytes() == (
+        ROOT / "examples" / "adam.py").read_bytes()
+    # stdout and stderr in the order they were written: the pieces' trace, then the header.
+    assert 0 < made.output.index("[trace] make_update") < made.output.index("stage fit: 0 epochs")
+    assert made.run_folder.parent == made.folder / "runs"
 
-    trained = []
-    monkeypatch.setattr(docs, "_train", lambda key: trained.append(key) or made)
-    docs._cached_run.cache_clear()  # a later build of the same code: nothing trains
-    assert docs._cached_run(key) == made and trained == []
+    ran = []
 
-    kept.write_text("{damaged", encoding="utf-8")  # unreadable: trained again, and kept
-    docs._cached_run.cache_clear()
-    assert docs._cached_run(key) == made and trained == [key]
-    assert docs._kept_run(key) == made
+    def run_again(line, files, folder):
+        ran.append(line)
+        folder.mkdir(parents=True)
+        (folder / "output.txt").write_text("again", encoding="utf-8")
 
-    # Changed code has another fingerprint: the kept run is not used.
-    monkeypatch.setattr(docs, "code_fingerprint", lambda: "other code")
-    docs._cached_run.cache_clear()
-    docs._cached_run(key)
-    assert trained == [key, key]
+    monkeypatch.setattr(kept, "_run", run_again)
+    kept.reset()  # a later build of the same code: nothing runs
+    assert kept.command(line) == made and ran == []
+    # Changed code has another fingerprint: the kept command is not used.
+    monkeypatch.setattr(kept, "fingerprint", lambda: "other code")
+    assert kept.command(line).output == "again" and ran == [line]
+    # Other files given by the page: another command.
+    assert kept.command(line, {"notes.py": "X = 1"}).output == "again" and len(ran) == 2
 
 
-def test_the_code_fingerprint_changes_with_any_file_a_run_depends_on(page_runs, tmp_path,
+def test_the_fingerprint_changes_with_any_file_a_command_depends_on(kept, tmp_path,
                                                                      monkeypatch):
-    docs = page_runs
     for folder in ("mnistlab", "plugins", "examples"):
         (tmp_path / folder / "sub").mkdir(parents=True)
         (tmp_path / folder / "sub" / "code.py").write_text("x = 1\n", encoding="utf-8")
-    monkeypatch.setattr(docs, "ROOT", tmp_path)
+    monkeypatch.setattr(kept, "ROOT", tmp_path)
     fingerprints = set()
     for folder in ("mnistlab", "plugins", "examples"):
-        docs.code_fingerprint.cache_clear()
-        fingerprints.add(docs.code_fingerprint())
+        kept.fingerprint.cache_clear()
+        fingerprints.add(kept.fingerprint())
         (tmp_path / folder / "sub" / "code.py").write_text("x = 2\n", encoding="utf-8")
-    docs.code_fingerprint.cache_clear()
-    fingerprints.add(docs.code_fingerprint())
+    kept.fingerprint.cache_clear()
+    fingerprints.add(kept.fingerprint())
     assert len(fingerprints) == 4
+
+
+# --- the helper: small, and mnistlab's public API only -----------------------------
+
+HELPER = DOCS / "_build"
+PUBLIC = {  # what the helper may use of mnistlab, by module
+    "mnistlab": {"run", "load", "hookimpl", "Option", "hookspecs", "stages", "sources", "plots",
+                 "introspect", "cli", "errors", "data", "atomic"},
+    "mnistlab.hookspecs": {"hookimpl"},
+    "mnistlab.stages": {"STAGES", "STAGE_NAMES", "PIECES", "PIECE_HOOKS", "FIRST_PIECES",
+                        "get_stage", "pieces_of", "hyper_of"},
+    "mnistlab.sources": {"plugin_path", "plugin_source", "plugin_docstring", "replaced_plugin",
+                         "hyper_changes", "settings_diff", "stage_diff"},
+    "mnistlab.plots": {"loss_curves", "digit_grid", "digit_image", "save_figure"},
+    "mnistlab.introspect": {"plugin_manager_for", "describe", "asking_order"},
+    "mnistlab.cli": {"cli"},
+    "mnistlab.errors": {"MnistlabError"},
+    "mnistlab.data": set(mnistlab.data.__all__),
+    "mnistlab.atomic": {"write_text"},
+}
+
+
+def non_public_uses(source: str) -> list[str]:
+    """The names of mnistlab that ``source`` imports or reads and that are not in PUBLIC."""
+    tree, found, modules = ast.parse(source), [], {}  # local name -> the mnistlab module
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "mnistlab":
+                    if alias.name != "mnistlab" and alias.asname is None:
+                        found.append(f"import {alias.name} (import the module by name)")
+                    modules[alias.asname or "mnistlab"] = alias.name
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "mnistlab":
+            for alias in node.names:
+                if alias.name not in PUBLIC.get(node.module, ()):
+                    found.append(f"{node.module}.{alias.name}")
+                elif f"{node.module}.{alias.name}" in PUBLIC:
+                    modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and node.attr not in PUBLIC.get(modules[node.value.id], ())):
+            found.append(f"{modules[node.value.id]}.{node.attr}")
+    return found
+
+
+def test_the_public_api_check_finds_what_it_must():
+    assert non_public_uses("from mnistlab.plugin_manager import OBSERVERS\n"
+                           "from mnistlab.stages import _STAGES, get_stage\n"
+                           "from mnistlab import sources, stages\n"
+                           "import mnistlab\n"
+                           "stages.OBSERVERS, sources.stage_diff, mnistlab.runner\n") == [
+        "mnistlab.plugin_manager.OBSERVERS", "mnistlab.stages._STAGES",
+        "mnistlab.stages.OBSERVERS", "mnistlab.runner"]
+
+
+@pytest.mark.parametrize("path", sorted(HELPER.rglob("*.py")), ids=lambda p: p.name)
+def test_the_docs_helper_uses_only_mnistlabs_public_api(path):
+    assert non_public_uses(path.read_text(encoding="utf-8")) == []
+
+
+def test_the_docs_helper_is_at_most_350_lines():
+    lines = {path.relative_to(HELPER).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
+             for path in sorted(HELPER.rglob("*.py"))}
+    assert sum(lines.values()) <= 350, lines
 
 
 # --- the stage pages ---------------------------------------------------------
@@ -267,9 +336,7 @@ def test_diff_and_stages_show_the_settings_a_stage_changes(site):
     table = CliRunner().invoke(cli, ["stages"]).output
     cnn_row = next(row for row in table.splitlines() if " cnn " in row)
     assert "*0.1" in cnn_row and "*0.9" in cnn_row
-    page = site.page("stages/cnn")
-    assert missing_lines(settings_diff("cnn"), page) == []
-    assert "changes the default settings" in page_text(page)
+    assert missing_lines(settings_diff("cnn"), site.page("stages/cnn")) == []
 
 
 @pytest.mark.parametrize("stage", CNN_STAGES)
@@ -281,7 +348,7 @@ def test_each_cnn_page_trains_the_tutorials_budget_and_draws_its_curves(site, st
     accuracy = float(re.search(r"validation after training: loss [\d.]+, accuracy ([\d.]+)",
                                run).group(1))
     assert accuracy > 0.6, "a CNN page shows a CNN that did not learn"
-    assert f'alt="loss curves of the {stage} stage, seed 0, 25 epochs"' in page
+    assert f'alt="loss curves of the {stage} stage, seed 0"' in page
 
 
 def test_the_tests_the_stage_pages_cite_exist(site):
@@ -363,6 +430,16 @@ def test_the_cli_reference_documents_every_command(site):
     assert "--stage" in page_text(page) and "Usage:" in page_text(page)
 
 
+def test_every_run_a_page_shows_names_its_data(site):
+    # The build keeps what a command printed under the command itself: a run without --data
+    # would train on whatever the building machine has downloaded.
+    titles = [html.unescape(title) for page in site_pages(site) for title in
+              re.findall(r'<span class="filename">(mnistlab (?:run|compare) [^<]*)</span>',
+                         page.read_text(encoding="utf-8"))]
+    assert len(titles) > 20
+    assert [title for title in titles if "--data sample" not in title] == []
+
+
 def test_the_quick_start_shows_the_readmes_commands(site):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     commands = re.search(r"## Quick start\n.*?```sh\n(.*?)```", readme, re.S).group(1)
@@ -380,7 +457,7 @@ def test_the_plugin_guide_embeds_the_examples_and_their_real_errors(site):
                     "which make_update does not pass; use any of: config, model",
                     "installed plugins 'adam' and 'rmsprop' both provide the update",
                     "no plugin provides the update (make_update)",
-                    "option smoothing=1.5 is not allowed",
+                    "option smoothing='1.5' is not allowed",
                     "unknown option 'smothing' (did you mean 'smoothing'?)",
                     "note: 'nesterov.py' returned None from make_update; plugin 'sgd' fills",
                     "make_update: filled by nesterov.py with a SGD",

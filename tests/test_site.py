@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from test_docs import BuiltSite, built_site
 
-from mnistlab.sources import plugin_source
+from mnistlab.sources import plugin_source, replaced_plugin
 from mnistlab.stages import FIRST_PIECES, STAGE_NAMES, STAGES
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -135,7 +135,8 @@ def test_every_stage_page_shows_its_source_diff_and_output(visit, stage):
         assert source.locator("pre").is_visible()
         assert "@hookimpl" in source.inner_text()
     if stage.parent is not None:
-        diff = code_block(page, f"mnistlab diff {stage.name}")
+        replaced = replaced_plugin(stage.name)
+        diff = code_block(page, f"plugins/{replaced}.py → plugins/{stage.plugin}.py")
         diff.scroll_into_view_if_needed()
         assert diff.locator("pre").is_visible()
         assert f"+++ plugins/{stage.plugin}.py" in diff.inner_text()

@@ -1,77 +1,31 @@
-"""MkDocs hooks for the mnistlab site (named in mkdocs.yml under ``hooks:``).
+"""MkDocs hooks (mkdocs.yml): the CNN pages' long runs started in worker processes, to train
+while the other pages render, and the Errors page's test names breakable between words."""
 
-1. They put this folder on ``sys.path``, so the pages' markdown-exec blocks can
-   ``import mnistlab_docs``, the helpers that print each page's live parts, and
-   start the site's long runs (the CNN pages') in worker processes, so that
-   they train while the other pages are rendered.
-2. On the Errors page, they let the long test names of the last column break
-   between words (after ``::`` and each ``_``) instead of anywhere, so that
-   column stays narrow and its names readable.
-3. They give the build a dataset cache of its own, made fresh for each build
-   and removed after it, so the pages never depend on the reader's cache. The
-   stage pages train on the embedded sample (``data="sample"``), which is read
-   from the files installed with mnistlab and writes nothing to the cache.
-"""
-
-from __future__ import annotations
-
-import os
 import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any
 
-HERE = Path(__file__).resolve().parent
-_saved: dict[str, Any] = {}
+from mnistlab_docs import kept, stage_pages  # found while mkdocs loads this module
 
 
-def on_config(config: Any) -> Any:
-    if str(HERE) not in sys.path:
-        sys.path.insert(0, str(HERE))
-    if "data_dir" not in _saved:
-        _saved["env"] = os.environ.get("MNISTLAB_DATA")
-        _saved["data_dir"] = tempfile.mkdtemp(prefix="mnistlab-docs-data-")
-        os.environ["MNISTLAB_DATA"] = _saved["data_dir"]
-        import mnistlab_docs
-
-        mnistlab_docs.prefetch()
+def on_config(config):
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:  # as while mkdocs loaded this module: workers import from it
+        sys.path.insert(0, here)
+    kept.prefetch(stage_pages.heavy_commands())
     return config
 
 
-_TEST_NAME = re.compile(r"`(tests/test_\w+\.py)::(test_\w+)`")
+def on_page_markdown(markdown, page, **kwargs):
+    # After `::` and each `_`, so the last column stays narrow and its names readable.
+    return markdown if page.file.src_uri != "errors.md" else re.sub(
+        r"`(tests/test_\w+\.py)::(test_\w+)`", lambda test: f'<code class="test-name">'
+        f'{test[1]}::<wbr>{test[2].replace("_", "_<wbr>")}</code>', markdown)
 
 
-def _breakable(match: re.Match[str]) -> str:
-    path, name = match.groups()
-    return f'<code class="test-name">{path}::<wbr>{name.replace("_", "_<wbr>")}</code>'
+def on_post_build(config):
+    kept.reset()  # `mkdocs serve` builds again in this process, maybe of changed code
 
 
-def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
-    if page.file.src_uri == "errors.md":
-        return _TEST_NAME.sub(_breakable, markdown)
-    return markdown
-
-
-def _clean_up() -> None:
-    helpers = sys.modules.get("mnistlab_docs")
-    if helpers is not None:
-        helpers.reset()
-    if "data_dir" not in _saved:
-        return
-    shutil.rmtree(_saved.pop("data_dir"), ignore_errors=True)
-    previous = _saved.pop("env")
-    if previous is None:
-        os.environ.pop("MNISTLAB_DATA", None)
-    else:
-        os.environ["MNISTLAB_DATA"] = previous
-
-
-def on_post_build(config: Any) -> None:
-    # `mkdocs serve` rebuilds in the same process: run the stages again next time.
-    _clean_up()
-
-
-def on_build_error(error: Exception) -> None:
-    _clean_up()
+def on_build_error(error):
+    kept.reset()
