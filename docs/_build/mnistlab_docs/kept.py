@@ -61,14 +61,14 @@ class Kept(NamedTuple):
 def command(line: str, files: dict[str, str] | None = None) -> Kept:
     """Run ``line`` (``mnistlab ...``) with ``files`` (name -> text) in its folder, or take
     what an earlier build kept. A refusal (``error: ...``) is output; a crash stops the build."""
-    files, folder = _where(line, files or {})
+    files, folder = _files_and_folder(line, files or {})
     if not (folder / "output.txt").is_file():  # the folder appears whole, in one rename
         started = _started.pop(line, None)
         started.result() if started else _run(line, files, folder)
     return Kept(line, folder, (folder / "output.txt").read_text("utf-8"))
 
 
-def _where(line: str, files: dict[str, str]) -> tuple[dict[str, str], Path]:
+def _files_and_folder(line: str, files: dict[str, str]) -> tuple[dict[str, str], Path]:
     files = {**{word: (ROOT / word).read_text("utf-8") for word in shlex.split(line)
                 if (ROOT / word).is_file()},
              **{name: textwrap.dedent(text).lstrip() for name, text in files.items()}}
@@ -110,7 +110,7 @@ def prefetch(lines: list[str], workers: int = 2) -> None:
     """Start the commands no build kept yet (they take no files) in worker processes, to run
     while the other pages render; spawned, since forking after torch's threads can hang."""
     global _pool
-    todo = [line for line in lines if not (_where(line, {})[1] / "output.txt").is_file()]
+    todo = [line for line in lines if not (_files_and_folder(line, {})[1] / "output.txt").is_file()]
     if todo and _pool is None:
         _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         _started.update({line: _pool.submit(command, line) for line in todo})

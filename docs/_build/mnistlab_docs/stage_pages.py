@@ -35,16 +35,16 @@ def stage_page(name: str) -> str:
         parts += [f"### {piece}: `{plugin}`\n\n{source_block(plugin)}"
                   for piece, plugin in stages.FIRST_PIECES.items()]
     else:
-        old = sources.replaced_plugin(name)
+        replaced = sources.replaced_plugin(name)
         parts = [f"## The plugin\n\n`{stage.plugin}` fills the **{stage.swaps}** piece (hook "
                  f"`{stages.PIECE_HOOKS[stage.swaps]}`):\n", source_block(stage.plugin),
                  f'## What changed\n\n!!! quote "plugins/{stage.plugin}.py, in its own words"\n',
                  textwrap.indent(re.sub(r"``(.+?)``", r"`\1`",  # its ``literals`` as `code`
                                         sources.plugin_docstring(stage.plugin)), "    ") + "\n",
-                 f"Its code against `plugins/{old}.py`, the {stage.swaps} of [`{stage.parent}`]"
+                 f"Its diff from `plugins/{replaced}.py`, the {stage.swaps} of [`{stage.parent}`]"
                  f"(../{stage.parent}/) (`mnistlab diff {name}` adds the docstring):\n",
                  fence(sources.stage_diff(name) + sources.settings_diff(name), "diff",
-                       f"plugins/{old}.py → plugins/{stage.plugin}.py")]
+                       f"plugins/{replaced}.py → plugins/{stage.plugin}.py")]
     parts += ["## Run it\n", run.block()]
     if name in CNN_STAGES:
         parts += ["Its loss curves, as the run drew them in its run folder:\n", inline_png(
