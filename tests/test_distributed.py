@@ -123,7 +123,8 @@ def test_nproc_is_for_the_distributed_stage(tmp_path):
     done = mnistlab("--stage", "fit", "--nproc", "2", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "error: --nproc trains the distributed stage, not fit; use --stage distributed")
+        "error: --nproc trains a stage whose loop joins the processes, not the loop of stage "
+        "fit, which trains alone; use --stage distributed")
 
 
 def test_a_one_process_stage_under_torchrun_is_refused_before_it_trains(monkeypatch, tmp_path):
@@ -136,7 +137,7 @@ def test_a_one_process_stage_under_torchrun_is_refused_before_it_trains(monkeypa
     assert str(refused.value) == (
         "stage fit: torchrun started 2 processes, but its loop (plugin 'fit_loop') trains "
         "without joining them, so each would train the whole run alone; run it without "
-        "torchrun, or use --stage distributed, whose loop shares every batch among the processes")
+        "torchrun, or use a stage whose loop joins them (`mnistlab stages`)")
     assert not (out / runfolder.CHECKPOINT).exists()
 
 
