@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import os
 
-import helpers
 import pytest
 from helpers import Batches, default_batches
 
@@ -91,10 +90,3 @@ def blank_pictures(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(plots, "loss_curves", blank)
     monkeypatch.setattr(plots, "digit_grid", blank)
-
-
-@pytest.fixture
-def interrupt_mid_epoch(sample_batches: Batches):
-    """``interrupt_mid_epoch(epoch)``: a plugin that presses Ctrl-C halfway through ``epoch``
-    of a run on the sample at the default batch size."""
-    return lambda epoch: helpers.interrupt_mid_epoch(epoch, sample_batches)

@@ -1,4 +1,5 @@
-"""User plugins: loaded from a file, a module or an entry point, and their mistakes."""
+"""Loading plugins: from a file, a module or an installed package's entry point, and every
+mistake in one (a file that is not there, a hook misspelt, a marker missing) named in one line."""
 
 from __future__ import annotations
 
@@ -9,38 +10,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import torch
+from helpers import mnistlab_process, quick_run, refused, tiny_data, train_command, write_plugin
 
-import mnistlab
-from mnistlab.errors import MnistlabError, PluginError
+from mnistlab.errors import PluginError
 from mnistlab.plugin_manager import get_plugin_manager
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def write_plugin(folder: Path, name: str, body: str) -> Path:
-    path = folder / f"{name}.py"
-    path.write_text(textwrap.dedent(body))
-    return path
-
-
-def quick_run(stage="fit", blocked=(), epochs=1, **settings):
-    return mnistlab.run(stage, epochs=epochs, data="sample", blocked=["console", *blocked],
-                        **settings)
-
-
-def test_the_readme_plugin_replaces_sgd_with_adam():
-    result = quick_run(plugins=[str(ROOT / "examples" / "adam.py")])
-    assert isinstance(result.model, torch.nn.Module)
-    # Adam at lr 1e-3 learns the sample well within one epoch.
-    assert result.valid_acc > 0.8
-    pm = get_plugin_manager("fit", [str(ROOT / "examples" / "adam.py")])
-    asked_first = pm.hook.make_update.get_hookimpls()[-1]
-    assert asked_first.plugin_name.endswith("adam.py")
+# --- files and modules ----------------------------------------------------------------------
 
 
 def test_a_plugin_module_by_name_overrides_the_builtin(tmp_path, monkeypatch):
-    write_plugin(tmp_path, "tiny_loss", """
+    write_plugin(tmp_path, """
         import torch.nn.functional as F
         from mnistlab import hookimpl
 
@@ -52,7 +31,7 @@ def test_a_plugin_module_by_name_overrides_the_builtin(tmp_path, monkeypatch):
                 calls.append(1)
                 return F.cross_entropy(scores, target, label_smoothing=0.1)
             return loss
-    """)
+    """, name="tiny_loss")
     monkeypatch.syspath_prepend(str(tmp_path))
     quick_run(plugins=["tiny_loss"])
     import tiny_loss
@@ -60,16 +39,7 @@ def test_a_plugin_module_by_name_overrides_the_builtin(tmp_path, monkeypatch):
     assert len(tiny_loss.calls) > 0
 
 
-def test_a_plugin_returning_none_falls_back_to_the_builtin(tmp_path):
-    path = write_plugin(tmp_path, "maybe", """
-        from mnistlab import hookimpl
-
-        @hookimpl
-        def make_model(config):
-            return None
-    """)
-    result = quick_run(stage="linear", plugins=[str(path)])
-    assert type(result.model).__name__ == "Mnist_Logistic"
+# --- mistakes -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -81,9 +51,9 @@ def test_a_plugin_returning_none_falls_back_to_the_builtin(tmp_path):
     ("raise RuntimeError('no GPU here')\n", "failed to import: RuntimeError: no GPU here"),
 ])
 def test_plugin_mistakes_are_named_in_one_line(tmp_path, body, message):
-    path = write_plugin(tmp_path, "bad", "from mnistlab import hookimpl\n" + body)
+    path = write_plugin(tmp_path, "from mnistlab import hookimpl\n" + body, name="bad")
     with pytest.raises(PluginError) as error:
-        get_plugin_manager("fit", [str(path)])
+        get_plugin_manager("fit", [path])
     assert message in str(error.value)
     assert "\n" not in str(error.value)
 
@@ -98,44 +68,52 @@ def test_an_unknown_module_is_named():
         get_plugin_manager("fit", ["no_such_plugin_module"])
 
 
-def test_of_two_plugin_files_for_one_piece_the_last_given_is_asked_first(tmp_path):
-    body = """
-        from torch import optim
-        from mnistlab import hookimpl
-
-        @hookimpl
-        def make_update(model):
-            return optim.{}(model.parameters(), lr=0.01)
-    """
-    one = write_plugin(tmp_path, "one", body.replace("{}", "Adam"))
-    two = write_plugin(tmp_path, "two", body.replace("{}", "RMSprop"))
-    result = quick_run(epochs=0, plugins=[str(one), str(two)])
-    assert type(result.model).__name__ == "Mnist_Logistic"
-    pm = get_plugin_manager("fit", [str(one), str(two)])
-    asked = [impl.plugin_name for impl in reversed(pm.hook.make_update.get_hookimpls())]
-    assert asked == [str(two), str(one), "sgd"]
-
-
-def test_blocking_a_piece_without_a_replacement_says_which_piece_is_missing():
-    with pytest.raises(PluginError, match=r"no plugin provides the update \(make_update"):
-        quick_run(blocked=["sgd"])
-
-
 def test_blocking_an_unknown_plugin_suggests_the_closest():
     with pytest.raises(PluginError, match="did you mean 'sgd'"):
         get_plugin_manager("fit", blocked=["sdg"])
 
 
-def test_an_update_without_step_is_refused(tmp_path):
-    path = write_plugin(tmp_path, "nostep", """
+def test_a_hook_without_the_marker_is_refused(tmp_path):
+    path = write_plugin(tmp_path, "def make_model():\n    return None\n", name="unmarked")
+    assert refused(*train_command("--plugin", path)) == (
+        f"plugin {path!r}: make_model is named like a hook but not marked as one; "
+        "decorate it with @hookimpl (`from mnistlab import hookimpl`)")
+
+
+def test_a_marker_of_another_project_is_refused(tmp_path):
+    path = write_plugin(tmp_path, "import pluggy\nhookimpl = pluggy.HookimplMarker('myproject')\n\n"
+                                  "@hookimpl\ndef make_model():\n    return None\n", name="foreign")
+    assert refused(*train_command("--plugin", path)) == (
+        f"plugin {path!r}: make_model is marked as a hook of project 'myproject', not "
+        "mnistlab; use `from mnistlab import hookimpl`")
+
+
+def test_a_class_of_hooks_never_instantiated_is_refused_with_the_fix(tmp_path):
+    path = write_plugin(tmp_path, """
         from mnistlab import hookimpl
 
-        @hookimpl
-        def make_update():
-            return object()
+        class Recorder:
+            @hookimpl
+            def after_epoch(self, result):
+                pass
     """)
-    with pytest.raises(MnistlabError, match=r"has no step\(\) method"):
-        quick_run(plugins=[str(path)])
+    assert refused(*train_command("--plugin", path)) == (
+        f"plugin {path!r} implements no hook; its hooks are methods of class Recorder: add "
+        "`def make_plugin(): return Recorder()` to the module")
+
+
+@pytest.mark.slow  # a real process: its exit status and stderr, as a shell sees them
+def test_a_broken_plugin_exits_2_in_one_line_without_a_traceback(tmp_path):
+    plugin = write_plugin(tmp_path, "raise ImportError('missing dependency')\n", name="broken")
+    done = mnistlab_process("run", "--stage", "fit", "--plugin", plugin, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: plugin {plugin!r} failed to import: ImportError: missing dependency"
+    ]
+
+
+# --- installed packages (entry points) ------------------------------------------------------
 
 
 def install_plugin_package(source: Path, target: Path, name: str, module: str) -> None:
@@ -156,7 +134,7 @@ def install_plugin_package(source: Path, target: Path, name: str, module: str) -
         [tool.setuptools]
         py-modules = ["mnistlab_{name}"]
     """))
-    write_plugin(source, f"mnistlab_{name}", module)
+    write_plugin(source, module, name=f"mnistlab_{name}")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
          "--no-index", "--target", str(target), str(source)],
@@ -183,9 +161,16 @@ def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def mnistlab_with(site: Path, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """``mnistlab ARGS`` in a process that finds the packages installed in ``site``."""
     environment = {**os.environ, "PYTHONPATH": str(site), **env}
     return subprocess.run([sys.executable, "-c", "from mnistlab.cli import main; main()", *args],
                           capture_output=True, text=True, env=environment, cwd=cwd)
+
+
+def run_with(site: Path, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """``mnistlab run`` of no epoch on the tiny data, with the packages installed in ``site``."""
+    return mnistlab_with(site, "run", "--stage", "fit", "--epochs", "0", "--data", tiny_data(),
+                         *args, cwd=cwd, **env)
 
 
 @pytest.mark.slow  # starts mnistlab processes
@@ -193,8 +178,7 @@ def test_an_installed_entry_point_plugin_is_loaded(installed_plugins, tmp_path):
     listed = mnistlab_with(installed_plugins, "plugins", "--stage", "fit", cwd=tmp_path)
     assert listed.returncode == 0
     assert "halfbatch" in listed.stdout and "entry point" in listed.stdout
-    ran = mnistlab_with(installed_plugins, "run", "--stage", "fit", "--epochs", "0", "--data",
-                        "sample", cwd=tmp_path)
+    ran = run_with(installed_plugins, cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
     assert "halfbatch sees stage fit" in ran.stdout
 
@@ -203,8 +187,7 @@ def test_an_installed_entry_point_plugin_is_loaded(installed_plugins, tmp_path):
 def test_a_broken_installed_plugin_is_skipped_with_one_warning(installed_plugins, tmp_path):
     helped = mnistlab_with(installed_plugins, "--help", cwd=tmp_path)
     assert helped.returncode == 0 and helped.stderr == ""
-    ran = mnistlab_with(installed_plugins, "run", "--stage", "fit", "--epochs", "0", "--data",
-                        "sample", cwd=tmp_path)
+    ran = run_with(installed_plugins, cwd=tmp_path)
     assert ran.returncode == 0
     assert ran.stderr.strip().splitlines() == [
         "warning: skipped installed plugin 'broken' (mnistlab_broken): ImportError: needs a "
@@ -246,8 +229,7 @@ def installed_updates(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow  # installs packages, starts mnistlab processes
 def test_two_installed_plugins_claiming_one_piece_are_refused(installed_updates, tmp_path):
-    ran = mnistlab_with(installed_updates, "run", "--stage", "fit", "--epochs", "0", "--data",
-                        "sample", cwd=tmp_path)
+    ran = run_with(installed_updates, cwd=tmp_path)
     assert ran.returncode == 2
     assert ran.stderr.strip().splitlines() == [
         "error: installed plugins 'adam' and 'rmsprop' both provide the update (make_update) "
@@ -257,15 +239,14 @@ def test_two_installed_plugins_claiming_one_piece_are_refused(installed_updates,
 
 @pytest.mark.slow  # installs packages, starts mnistlab processes
 def test_a_plugin_file_is_asked_before_an_installed_plugin(installed_updates, tmp_path):
-    mine = write_plugin(tmp_path, "mine", UPDATE_PLUGIN.replace("{}", "Adagrad"))
-    ran = mnistlab_with(installed_updates, "run", "--stage", "fit", "--epochs", "0", "--data",
-                        "sample", "--plugin", str(mine), cwd=tmp_path,
-                        MNISTLAB_LOAD_PLUGINS="adam")
+    mine = write_plugin(tmp_path, UPDATE_PLUGIN.replace("{}", "Adagrad"))
+    ran = run_with(installed_updates, "--plugin", mine, cwd=tmp_path,
+                   MNISTLAB_LOAD_PLUGINS="adam")
     assert ran.returncode == 0, ran.stderr
     assert "update Adagrad(lr=0.01" in ran.stdout
     assert f"swapped in: update by {mine} (--plugin)" in ran.stdout
     assert "installed plugins in play: adam" in ran.stdout
-    listed = mnistlab_with(installed_updates, "plugins", "--stage", "fit", "--plugin", str(mine),
+    listed = mnistlab_with(installed_updates, "plugins", "--stage", "fit", "--plugin", mine,
                            cwd=tmp_path, MNISTLAB_LOAD_PLUGINS="adam")
     assert f"update   {mine} (--plugin)  shadows adam (entry point), sgd (built-in)" in (
         listed.stdout)
@@ -274,18 +255,17 @@ def test_a_plugin_file_is_asked_before_an_installed_plugin(installed_updates, tm
 @pytest.mark.slow  # installs packages, starts mnistlab processes
 def test_a_plugin_file_returning_none_passes_to_the_installed_plugin(installed_updates,
                                                                      tmp_path):
-    passing = write_plugin(tmp_path, "passing", """
+    passing = write_plugin(tmp_path, """
         from mnistlab import hookimpl
 
         @hookimpl
         def make_update():
             return None
-    """)
-    ran = mnistlab_with(installed_updates, "run", "--stage", "fit", "--epochs", "0", "--data",
-                        "sample", "--plugin", str(passing), cwd=tmp_path,
-                        MNISTLAB_LOAD_PLUGINS="adam")
+    """, name="passing")
+    ran = run_with(installed_updates, "--plugin", passing, cwd=tmp_path,
+                   MNISTLAB_LOAD_PLUGINS="adam")
     assert ran.returncode == 0, ran.stderr
     assert "update Adam(lr=0.01" in ran.stdout
     assert ran.stderr.strip().splitlines() == [
-        f"note: {str(passing)!r} returned None from make_update; plugin 'adam' (entry point) "
+        f"note: {passing!r} returned None from make_update; plugin 'adam' (entry point) "
         "fills the update"]
