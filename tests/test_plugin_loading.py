@@ -3,14 +3,22 @@ mistake in one (a file that is not there, a hook misspelt, a marker missing) nam
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import mnistlab_process, quick_run, refused, tiny_data, train_command, write_plugin
+from click.testing import Result
+from helpers import (
+    invoke,
+    mnistlab_process,
+    quick_run,
+    refused,
+    tiny_data,
+    train_command,
+    write_plugin,
+)
 
 from mnistlab.errors import PluginError
 from mnistlab.plugin_manager import get_plugin_manager
@@ -114,10 +122,14 @@ def test_a_broken_plugin_exits_2_in_one_line_without_a_traceback(tmp_path):
 
 
 # --- installed packages (entry points) ------------------------------------------------------
+#
+# Each fixture builds and installs real packages into a folder of their own (the slow part);
+# each test then runs mnistlab in this process with that folder on sys.path, where
+# importlib.metadata finds their entry points as it finds any installed package's.
 
 
-def install_plugin_package(source: Path, target: Path, name: str, module: str) -> None:
-    """Build and install a real one-module package registering ``name`` in the mnistlab group."""
+def plugin_package(source: Path, name: str, module: str) -> Path:
+    """A one-module package in ``source`` that registers ``name`` in the mnistlab group."""
     source.mkdir()
     (source / "pyproject.toml").write_text(textwrap.dedent(f"""
         [build-system]
@@ -135,73 +147,85 @@ def install_plugin_package(source: Path, target: Path, name: str, module: str) -
         py-modules = ["mnistlab_{name}"]
     """))
     write_plugin(source, module, name=f"mnistlab_{name}")
+    return source
+
+
+def install(target: Path, *packages: Path) -> Path:
+    """Build and install ``packages`` into the folder ``target``, with one pip; return it."""
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(source)],
+         "--no-index", "--target", str(target), *map(str, packages)],
         check=True,
     )
+    return target
 
 
 @pytest.fixture(scope="module")
 def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A site folder with a working entry-point plugin and a broken one."""
     root = tmp_path_factory.mktemp("entry-points")
-    target = root / "site"
-    install_plugin_package(root / "good", target, "halfbatch", """
+    good = plugin_package(root / "good", "halfbatch", """
         from mnistlab import hookimpl
 
         @hookimpl
         def before_run(session):
             print(f"halfbatch sees stage {session.config.stage}")
     """)
-    install_plugin_package(root / "bad", target, "broken", """
+    bad = plugin_package(root / "bad", "broken", """
         raise ImportError("needs a package that is not installed")
     """)
-    return target
+    return install(root / "site", good, bad)
 
 
-def mnistlab_with(site: Path, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    """``mnistlab ARGS`` in a process that finds the packages installed in ``site``."""
-    environment = {**os.environ, "PYTHONPATH": str(site), **env}
-    return subprocess.run([sys.executable, "-c", "from mnistlab.cli import main; main()", *args],
-                          capture_output=True, text=True, env=environment, cwd=cwd)
+@pytest.fixture
+def mnistlab_with(monkeypatch: pytest.MonkeyPatch):
+    """``mnistlab_with(site, *args, **env)``: ``mnistlab ARGS`` in this process, with the
+    packages installed in ``site`` and the environment variables ``env``."""
+
+    def command(site: Path, *args: str, **env: str) -> Result:
+        monkeypatch.syspath_prepend(str(site))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return invoke(*args)
+
+    return command
 
 
-def run_with(site: Path, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    """``mnistlab run`` of no epoch on the tiny data, with the packages installed in ``site``."""
-    return mnistlab_with(site, "run", "--stage", "fit", "--epochs", "0", "--data", tiny_data(),
-                         *args, cwd=cwd, **env)
+def run_of_no_epoch(*args: str) -> list[str]:
+    """``run`` of no epoch on the tiny data, then ``args``."""
+    return ["run", "--stage", "fit", "--epochs", "0", "--data", tiny_data(), "--no-save", *args]
 
 
-@pytest.mark.slow  # starts mnistlab processes
-def test_an_installed_entry_point_plugin_is_loaded(installed_plugins, tmp_path):
-    listed = mnistlab_with(installed_plugins, "plugins", "--stage", "fit", cwd=tmp_path)
-    assert listed.returncode == 0
+@pytest.mark.slow  # builds and installs packages
+def test_an_installed_entry_point_plugin_is_loaded(installed_plugins, mnistlab_with):
+    listed = mnistlab_with(installed_plugins, "plugins", "--stage", "fit")
+    assert listed.exit_code == 0
     assert "halfbatch" in listed.stdout and "entry point" in listed.stdout
-    ran = run_with(installed_plugins, cwd=tmp_path)
-    assert ran.returncode == 0, ran.stderr
+    ran = mnistlab_with(installed_plugins, *run_of_no_epoch())
+    assert ran.exit_code == 0, ran.stderr
     assert "halfbatch sees stage fit" in ran.stdout
 
 
-@pytest.mark.slow  # starts mnistlab processes
-def test_a_broken_installed_plugin_is_skipped_with_one_warning(installed_plugins, tmp_path):
-    helped = mnistlab_with(installed_plugins, "--help", cwd=tmp_path)
-    assert helped.returncode == 0 and helped.stderr == ""
-    ran = run_with(installed_plugins, cwd=tmp_path)
-    assert ran.returncode == 0
+@pytest.mark.slow  # builds and installs packages
+def test_a_broken_installed_plugin_is_skipped_with_one_warning(installed_plugins, mnistlab_with):
+    helped = mnistlab_with(installed_plugins, "--help")
+    assert helped.exit_code == 0 and helped.stderr == ""
+    ran = mnistlab_with(installed_plugins, *run_of_no_epoch())
+    assert ran.exit_code == 0
     assert ran.stderr.strip().splitlines() == [
         "warning: skipped installed plugin 'broken' (mnistlab_broken): ImportError: needs a "
         "package that is not installed; uninstall it or leave it out of MNISTLAB_LOAD_PLUGINS"
     ]
 
 
-@pytest.mark.slow  # starts mnistlab processes
+@pytest.mark.slow  # builds and installs packages
 @pytest.mark.parametrize(("chosen", "loaded"), [("", []), ("halfbatch", ["halfbatch"])])
-def test_mnistlab_load_plugins_chooses_which_installed_plugins_load(installed_plugins, tmp_path,
-                                                                     chosen, loaded):
-    listed = mnistlab_with(installed_plugins, "plugins", "--stage", "fit", cwd=tmp_path,
+def test_mnistlab_load_plugins_chooses_which_installed_plugins_load(installed_plugins,
+                                                                     mnistlab_with, chosen,
+                                                                     loaded):
+    listed = mnistlab_with(installed_plugins, "plugins", "--stage", "fit",
                            MNISTLAB_LOAD_PLUGINS=chosen)
-    assert listed.returncode == 0 and listed.stderr == ""
+    assert listed.exit_code == 0 and listed.stderr == ""
     names = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
     assert [name for name in names if name in ("halfbatch", "broken")] == loaded
 
@@ -220,41 +244,41 @@ UPDATE_PLUGIN = """
 def installed_updates(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A site folder with two installed packages that both fill the update piece."""
     root = tmp_path_factory.mktemp("entry-point-updates")
-    target = root / "site"
-    install_plugin_package(root / "adam", target, "adam", UPDATE_PLUGIN.replace("{}", "Adam"))
-    install_plugin_package(root / "rmsprop", target, "rmsprop",
-                           UPDATE_PLUGIN.replace("{}", "RMSprop"))
-    return target
+    return install(root / "site",
+                   plugin_package(root / "adam", "adam", UPDATE_PLUGIN.replace("{}", "Adam")),
+                   plugin_package(root / "rmsprop", "rmsprop",
+                                  UPDATE_PLUGIN.replace("{}", "RMSprop")))
 
 
-@pytest.mark.slow  # installs packages, starts mnistlab processes
-def test_two_installed_plugins_claiming_one_piece_are_refused(installed_updates, tmp_path):
-    ran = run_with(installed_updates, cwd=tmp_path)
-    assert ran.returncode == 2
+@pytest.mark.slow  # builds and installs packages
+def test_two_installed_plugins_claiming_one_piece_are_refused(installed_updates, mnistlab_with):
+    ran = mnistlab_with(installed_updates, *run_of_no_epoch())
+    assert ran.exit_code == 2
     assert ran.stderr.strip().splitlines() == [
         "error: installed plugins 'adam' and 'rmsprop' both provide the update (make_update) "
         "and nothing orders them; block one with --no-plugin, or name the ones to load in "
         "MNISTLAB_LOAD_PLUGINS"]
 
 
-@pytest.mark.slow  # installs packages, starts mnistlab processes
-def test_a_plugin_file_is_asked_before_an_installed_plugin(installed_updates, tmp_path):
+@pytest.mark.slow  # builds and installs packages
+def test_a_plugin_file_is_asked_before_an_installed_plugin(installed_updates, mnistlab_with,
+                                                           tmp_path):
     mine = write_plugin(tmp_path, UPDATE_PLUGIN.replace("{}", "Adagrad"))
-    ran = run_with(installed_updates, "--plugin", mine, cwd=tmp_path,
-                   MNISTLAB_LOAD_PLUGINS="adam")
-    assert ran.returncode == 0, ran.stderr
+    ran = mnistlab_with(installed_updates, *run_of_no_epoch("--plugin", mine),
+                        MNISTLAB_LOAD_PLUGINS="adam")
+    assert ran.exit_code == 0, ran.stderr
     assert "update Adagrad(lr=0.01" in ran.stdout
     assert f"swapped in: update by {mine} (--plugin)" in ran.stdout
     assert "installed plugins in play: adam" in ran.stdout
     listed = mnistlab_with(installed_updates, "plugins", "--stage", "fit", "--plugin", mine,
-                           cwd=tmp_path, MNISTLAB_LOAD_PLUGINS="adam")
+                           MNISTLAB_LOAD_PLUGINS="adam")
     assert f"update   {mine} (--plugin)  shadows adam (entry point), sgd (built-in)" in (
         listed.stdout)
 
 
-@pytest.mark.slow  # installs packages, starts mnistlab processes
+@pytest.mark.slow  # builds and installs packages
 def test_a_plugin_file_returning_none_passes_to_the_installed_plugin(installed_updates,
-                                                                     tmp_path):
+                                                                     mnistlab_with, tmp_path):
     passing = write_plugin(tmp_path, """
         from mnistlab import hookimpl
 
@@ -262,9 +286,9 @@ def test_a_plugin_file_returning_none_passes_to_the_installed_plugin(installed_u
         def make_update():
             return None
     """, name="passing")
-    ran = run_with(installed_updates, "--plugin", passing, cwd=tmp_path,
-                   MNISTLAB_LOAD_PLUGINS="adam")
-    assert ran.returncode == 0, ran.stderr
+    ran = mnistlab_with(installed_updates, *run_of_no_epoch("--plugin", passing),
+                        MNISTLAB_LOAD_PLUGINS="adam")
+    assert ran.exit_code == 0, ran.stderr
     assert "update Adam(lr=0.01" in ran.stdout
     assert ran.stderr.strip().splitlines() == [
         f"note: {passing!r} returned None from make_update; plugin 'adam' (entry point) "
