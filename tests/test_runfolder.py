@@ -226,6 +226,12 @@ def test_stale_temporary_files_are_cleaned_on_resume(tmp_path):
     assert not stale.exists()
 
 
+def _take_ctrl_c() -> None:
+    """Let the child turn SIGINT into KeyboardInterrupt, as Python does when SIGINT is not
+    ignored at its start; a shell ignores it in a job started in the background."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow  # a real process, and a real signal sent to it
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_mid_epoch_leaves_only_complete_files_and_a_resumable_run(tmp_path, signum, code):
@@ -234,7 +240,7 @@ def test_a_signal_mid_epoch_leaves_only_complete_files_and_a_resumable_run(tmp_p
     process = subprocess.Popen(
         [sys.executable, "-m", "mnistlab", "run", "--stage", "cnn", "--epochs", "200",
          "--data", "sample", "--out", str(folder)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_take_ctrl_c,
     )
     deadline = time.monotonic() + 120
     while not (folder / "checkpoint.pt").exists():
