@@ -8,6 +8,7 @@ here is the folder, not the numbers or the pictures in it.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import resource
@@ -49,12 +50,12 @@ def test_a_run_folder_holds_config_metrics_weights_checkpoint_and_plots(tmp_path
     assert config["data"]["name"] == tiny_data() and len(config["data"]["checksum"]) == 64
     assert ["sgd", "built-in", ["make_update"]] in config["plugins"]
 
-    rows = RunFolder(folder).read_history()
-    header = (folder / "metrics.csv").read_text().splitlines()[0]
-    assert header == "epoch,train_loss,valid_loss,valid_acc,seconds"
-    assert [row["epoch"] for row in rows] == [1, 2]
-    assert rows[-1]["valid_loss"] == pytest.approx(result.history[-1]["valid_loss"])
-    assert rows[-1]["valid_loss"] == pytest.approx(result.valid_loss)
+    with (folder / "metrics.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == ["epoch", "train_loss", "valid_loss", "valid_acc", "seconds"]
+    assert [int(row["epoch"]) for row in rows] == [1, 2]
+    assert float(rows[-1]["valid_loss"]) == pytest.approx(result.history[-1]["valid_loss"])
+    assert RunFolder(folder).read_history()[-1]["valid_loss"] == pytest.approx(result.valid_loss)
 
     weights = torch.load(folder / "model.pt", weights_only=True)
     assert torch.equal(weights["lin.weight"], result.model.lin.weight.detach())
