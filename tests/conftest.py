@@ -3,19 +3,18 @@
 ``make test-fast`` runs ``pytest -m "not slow"``: everything but the docs build, the browser,
 the packaging and the slow subprocess tests, and needs only ``pip install -e ".[dev]"``.
 ``make test`` (and CI) runs everything. A whole module joins the slow tier in ``SLOW_MODULES``
-below; a single test with ``@pytest.mark.slow``.
+below; a single test with ``@pytest.mark.slow``. The helpers that tests import are in
+``helpers.py``.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
-from typing import NamedTuple
 
 import pytest
+from helpers import Batches, default_batches
 
-from mnistlab import hookimpl
 from mnistlab.data import Splits, load
 
 # One CPU thread per torch process: this one (torch is imported after this file) and every
@@ -64,11 +63,6 @@ def sample() -> Splits:
     return load("sample")
 
 
-class Batches(NamedTuple):
-    train: int
-    valid: int
-
-
 @pytest.fixture(scope="session")
 def sample_batches(sample: Splits) -> Batches:
     """Batches in one epoch over the sample at the default batch sizes (train 64, valid 128).
@@ -76,33 +70,23 @@ def sample_batches(sample: Splits) -> Batches:
     Derived from the data and the defaults, so a test that counts steps says where its number
     comes from instead of hard-coding it.
     """
-    from mnistlab.config import make_config  # here: only the tests that count steps need it
-
-    defaults = make_config("fit", data="sample")
-    return Batches(
-        math.ceil(len(sample.x_train) / defaults.bs),
-        math.ceil(len(sample.x_valid) / defaults.valid_bs),
-    )
-
-
-class InterruptAt:
-    """A plugin object that presses Ctrl-C at training step ``step`` of epoch ``epoch``."""
-
-    def __init__(self, epoch: int, step: int, steps_per_epoch: int) -> None:
-        self.epoch, self.step, self.steps_per_epoch = epoch, step, steps_per_epoch
-
-    @hookimpl
-    def after_batch(self, epoch: int, step: int) -> None:
-        if epoch == self.epoch and step % self.steps_per_epoch == self.step:
-            raise KeyboardInterrupt
+    return default_batches(len(sample.x_train), len(sample.x_valid))
 
 
 @pytest.fixture
-def interrupt_mid_epoch(sample_batches: Batches):
-    """``interrupt_mid_epoch(epoch)``: a plugin that presses Ctrl-C halfway through ``epoch``
-    of a run on the sample at the default batch size."""
+def blank_pictures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run folder's loss curves and digit grid drawn blank.
 
-    def make(epoch: int) -> InterruptAt:
-        return InterruptAt(epoch, sample_batches.train // 2, sample_batches.train)
+    Drawing the two pictures takes half a second, most of a run on the tiny data; where the
+    pictures are not the point they are blank figures, still written by the kernel's
+    ``save_figure``. ``test_look.py`` checks the real ones, of a real run folder too.
+    """
+    from matplotlib.figure import Figure
 
-    return make
+    from mnistlab import plots
+
+    def blank(*args: object, **kwargs: object) -> Figure:
+        return Figure(figsize=(1, 1), dpi=10)
+
+    monkeypatch.setattr(plots, "loss_curves", blank)
+    monkeypatch.setattr(plots, "digit_grid", blank)

@@ -1,4 +1,4 @@
-"""The command line: every command's happy path and its one-line errors."""
+"""The command line: every command's happy path, its output, and its one-line errors."""
 
 from __future__ import annotations
 
@@ -7,21 +7,19 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
+from helpers import invoke, mnistlab_process, refused, tiny_data, write_plugin
 
 from mnistlab import __version__
-from mnistlab.cli import cli
 from mnistlab.stages import STAGE_NAMES
+
+# `mnistlab run` keeps each run in runs/STAGE-...: its pictures are not the point here.
+pytestmark = pytest.mark.usefixtures("blank_pictures")
 
 
 @pytest.fixture(autouse=True)
 def in_tmp_path(tmp_path, monkeypatch):
     """`mnistlab run` writes runs/... into the working folder: keep it out of the repository."""
     monkeypatch.chdir(tmp_path)
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def test_help_does_not_import_torch():
@@ -46,7 +44,11 @@ def test_version():
     assert __version__ in invoke("--version").output
 
 
+# --- run ------------------------------------------------------------------------------------
+
+
 def test_run_prints_the_data_then_one_line_per_epoch_then_json(sample_batches):
+    # On the sample, whose accuracy after two epochs the JSON must show.
     result = invoke("run", "--stage", "fit", "--epochs", "2", "--data", "sample", "--json",
                     "--no-save")
     assert result.exit_code == 0, result.output
@@ -63,36 +65,27 @@ def test_run_prints_the_data_then_one_line_per_epoch_then_json(sample_batches):
 
 
 def test_early_stages_print_the_tutorials_last_batch_numbers_and_a_labelled_validation():
-    result = invoke("run", "--stage", "scratch", "--epochs", "1", "--data", "sample")
+    result = invoke("run", "--stage", "scratch", "--epochs", "1", "--data", tiny_data())
     assert "last batch: loss" in result.output
     assert "validation after training: loss" in result.output
 
 
 def test_the_default_epochs_match_the_tutorials_examples_and_say_so():
-    # --bs 4000: one step an epoch, so 25 epochs take a moment.
-    result = invoke("run", "--stage", "scratch", "--data", "sample", "--bs", "4000", "--quiet",
-                    "--json", "--no-save")
-    assert json.loads(result.output)["epochs"] == 25
-    result = invoke("run", "--stage", "scratch", "--data", "sample", "--bs", "4000",
+    # The default depends on the data only; one batch per epoch keeps the 25 epochs short.
+    result = invoke("run", "--stage", "scratch", "--data", "sample", "--bs", "4000", "--json",
                     "--no-save")
+    assert json.loads(result.output.splitlines()[-1])["epochs"] == 25
     assert "25 epochs: as many examples as the tutorial's" in result.output
 
 
 def test_quiet_prints_only_the_json():
-    result = invoke("run", "--stage", "dataset", "--epochs", "1", "--data", "sample",
+    result = invoke("run", "--stage", "dataset", "--epochs", "1", "--data", tiny_data(),
                     "--quiet", "--json")
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_trace_names_each_hook_and_its_plugins():
-    result = CliRunner().invoke(cli, ["run", "--stage", "optim", "--epochs", "0", "--data",
-                                      "sample", "--trace"])
-    assert "[trace] make_update: filled by sgd with a SGD" in result.stderr
-    assert "[trace] before_run: console" in result.stderr
-
-
 def test_an_unknown_stage_exits_2_and_suggests_the_closest():
-    result = CliRunner().invoke(cli, ["run", "--stage", "dataloder"])
+    result = invoke("run", "--stage", "dataloder")
     assert result.exit_code == 2
     assert "did you mean 'dataloader'" in result.stderr
 
@@ -103,24 +96,48 @@ def test_an_unknown_stage_exits_2_and_suggests_the_closest():
     ("--lr", "abc", "'abc' is not a valid float"),
 ])
 def test_bad_numbers_are_refused_with_the_valid_range(option, value, message):
-    result = CliRunner().invoke(cli, ["run", "--stage", "fit", option, value])
+    result = invoke("run", "--stage", "fit", option, value)
     assert result.exit_code == 2
     assert message in result.stderr
 
 
-@pytest.mark.slow  # starts mnistlab processes
-def test_a_broken_plugin_exits_2_in_one_line_without_a_traceback(tmp_path):
-    plugin = tmp_path / "broken.py"
-    plugin.write_text("raise ImportError('missing dependency')\n")
+def test_debug_shows_the_traceback(tmp_path):
+    path = write_plugin(tmp_path, """
+        from mnistlab import hookimpl
+
+        @hookimpl
+        def before_run():
+            raise ValueError("boom")
+    """, name="flaky")
+    line = refused("run", "--stage", "fit", "--epochs", "1", "--data", tiny_data(), "--out",
+                   str(tmp_path / "run"), "--plugin", path)
+    assert "ValueError: boom" in line  # one line without --debug
+    done = invoke("--debug", "run", "--stage", "fit", "--epochs", "1", "--data", tiny_data(),
+                  "--out", str(tmp_path / "debugged"), "--plugin", path)
+    assert done.exit_code == 2
+    assert "Traceback" in done.stderr and "ValueError: boom" in done.stderr
+
+
+@pytest.mark.slow  # a real process writing into a real pipe, which is no terminal
+def test_output_to_a_pipe_has_no_progress_bar_control_characters(tmp_path):
+    done = mnistlab_process("run", "--stage", "dataloader", "--epochs", "2", "--data",
+                            tiny_data(), "--out", str(tmp_path / "run"))
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout + done.stderr and "\r" not in done.stdout + done.stderr
+    epoch_lines = [line for line in done.stdout.splitlines() if line.split()[:1] in (["1"], ["2"])]
+    assert len(epoch_lines) == 2
+
+
+@pytest.mark.slow  # a real process whose pipe the reader closes
+def test_a_closed_pipe_ends_quietly(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "mnistlab", "run", "--stage", "fit", "--plugin", str(plugin)],
-        capture_output=True, text=True,
-    )
-    assert done.returncode == 2
-    assert "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines() == [
-        f"error: plugin {str(plugin)!r} failed to import: ImportError: missing dependency"
-    ]
+        f"{sys.executable} -m mnistlab run --stage fit --data {tiny_data()} --epochs 3 "
+        f"--out {tmp_path / 'run'} | head -1", shell=True, capture_output=True, text=True)
+    assert done.stdout.startswith("data: ")
+    assert done.stderr == ""
+
+
+# --- stages, diff, plugins, data ------------------------------------------------------------
 
 
 def test_stages_lists_every_stage_and_marks_the_swap():
@@ -138,7 +155,7 @@ def test_diff_shows_what_a_stage_swaps():
 
 
 def test_diff_of_the_first_stage_explains_why_there_is_none():
-    result = CliRunner().invoke(cli, ["diff", "scratch"])
+    result = invoke("diff", "scratch")
     assert result.exit_code == 2
     assert "first stage" in result.stderr
 

@@ -5,6 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import TINY_BATCHES, TINY_TRAIN_ROWS, TINY_VALID_ROWS, tiny_data
 
 from mnistlab.data import DataError, idx, load, sample
 
@@ -101,3 +102,12 @@ def test_the_shared_batch_counts_follow_from_the_sample(sample, sample_batches):
     # conftest's counts for tests that count steps: 4,000 / 64 and 1,000 / 128, rounded up.
     assert len(sample.x_train) == 4000 and len(sample.x_valid) == 1000
     assert sample_batches == (63, 8)
+
+
+def test_the_tiny_data_is_the_first_rows_of_the_sample(sample):
+    # helpers.tiny_data(): what the tests train on where the numbers are not the point.
+    tiny = load(tiny_data())
+    np.testing.assert_array_equal(tiny.x_train, sample.x_train[:TINY_TRAIN_ROWS])
+    np.testing.assert_array_equal(tiny.y_valid, sample.y_valid[:TINY_VALID_ROWS])
+    assert len(tiny.x_valid) == TINY_VALID_ROWS and set(tiny.y_train) == set(range(10))
+    assert TINY_BATCHES == (4, 1)

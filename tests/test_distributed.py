@@ -5,6 +5,9 @@ losses and final weights must match one process's within float rounding: the onl
 is the order in which the two halves' losses and gradients are summed. Measured over two epochs
 on the sample: at most 2.1e-7 relative per step and 5.7e-7 absolute on a weight, so the test
 allows 1e-5 relative (about fifty times that) and 1e-5 absolute.
+
+The tests that start processes through torchrun are in the slow tier; the refusals and the
+process group of one run in this process.
 """
 
 from __future__ import annotations
@@ -12,22 +15,17 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
+from helpers import TINY_BATCHES, invoke, mnistlab_process, quick_run, refused, tiny_data
 
-from mnistlab import run as run_stage
 from mnistlab import runfolder
-from mnistlab.cli import cli
 from mnistlab.errors import MnistlabError
 from mnistlab.runfolder import RunFolder
-
-pytestmark = pytest.mark.slow
 
 STEPS = """
     import os
@@ -45,22 +43,24 @@ STEPS = """
 """
 
 
-def mnistlab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    data = () if "--resume" in args else ("--data", "sample")
-    return subprocess.run([sys.executable, "-m", "mnistlab", "run", *data, *args],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+def mnistlab(*args: str, cwd: Path, data: str = "sample") -> subprocess.CompletedProcess[str]:
+    """``mnistlab run ARGS`` as a real process, on ``data`` unless it resumes."""
+    data_option = () if "--resume" in args else ("--data", data)
+    return mnistlab_process("run", *data_option, *args, cwd=cwd, timeout=300)
 
 
 @pytest.fixture(scope="module")
 def one_and_two(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The distributed stage for two epochs, as one process and as two."""
+    """The distributed stage for two epochs, as one process (this one) and as two."""
     folder = tmp_path_factory.mktemp("distributed")
-    (folder / "steps.py").write_text(textwrap.dedent(STEPS))
-    for name, extra in (("one", ()), ("two", ("--nproc", "2"))):
-        done = mnistlab("--stage", "distributed", "--epochs", "2", "--out", name, "--plugin",
-                        "steps.py", "--set", f"steps_file={name}.txt", *extra, cwd=folder)
-        assert done.returncode == 0, done.stderr
-        (folder / f"{name}.stdout").write_text(done.stdout)
+    steps = folder / "steps.py"
+    steps.write_text(textwrap.dedent(STEPS))
+    quick_run("distributed", epochs=2, data="sample", out=folder / "one", plugins=[str(steps)],
+              options={"steps_file": str(folder / "one.txt")})
+    two = mnistlab("--stage", "distributed", "--epochs", "2", "--out", "two", "--plugin",
+                   "steps.py", "--set", "steps_file=two.txt", "--nproc", "2", cwd=folder)
+    assert two.returncode == 0, two.stderr
+    (folder / "two.stdout").write_text(two.stdout)
     return folder
 
 
@@ -68,6 +68,7 @@ def weights(folder: Path) -> dict[str, torch.Tensor]:
     return torch.load(folder / "model.pt", weights_only=True)
 
 
+@pytest.mark.slow  # two torchrun processes and their launcher
 def test_two_processes_end_where_one_ends(one_and_two, sample_batches):
     one, two = (np.loadtxt(one_and_two / f"{name}.txt") for name in ("one", "two"))
     assert len(one) == len(two) == 2 * sample_batches.train
@@ -77,6 +78,7 @@ def test_two_processes_end_where_one_ends(one_and_two, sample_batches):
         torch.testing.assert_close(b[key], a[key], rtol=0, atol=1e-5)
 
 
+@pytest.mark.slow  # two torchrun processes and their launcher
 def test_only_rank_0_prints_and_writes_one_complete_run_folder(one_and_two):
     printed = (one_and_two / "two.stdout").read_text()
     assert printed.count("validation after training") == 1
@@ -88,6 +90,7 @@ def test_only_rank_0_prints_and_writes_one_complete_run_folder(one_and_two):
     assert record["pieces"]["loop"] == {"plugin": "ddp_loop", "origin": "built-in"}
 
 
+@pytest.mark.slow  # two runs of two torchrun processes and their launcher
 def test_two_processes_resume_exactly(one_and_two, tmp_path):
     (tmp_path / "steps.py").write_text(textwrap.dedent(STEPS))
     first = mnistlab("--stage", "distributed", "--epochs", "1", "--out", "cut", "--nproc", "2",
@@ -100,18 +103,19 @@ def test_two_processes_resume_exactly(one_and_two, tmp_path):
     assert all(torch.equal(a[key], b[key]) for key in a)
 
 
+@pytest.mark.slow  # two torchrun processes, one of which dies
 def test_a_dying_process_ends_every_process_without_a_hang(tmp_path):
-    (tmp_path / "die.py").write_text(textwrap.dedent("""
+    (tmp_path / "die.py").write_text(textwrap.dedent(f"""
         import os
         from mnistlab import hookimpl
 
         @hookimpl
         def after_batch(step):
-            if os.environ.get("RANK") == "1" and step == 70:  # in epoch 2
+            if os.environ.get("RANK") == "1" and step == {TINY_BATCHES.train + 2}:  # in epoch 2
                 os._exit(3)
     """))
     done = mnistlab("--stage", "distributed", "--epochs", "3", "--out", "run", "--nproc", "2",
-                    "--plugin", "die.py", cwd=tmp_path)
+                    "--plugin", "die.py", cwd=tmp_path, data=tiny_data())
     assert done.returncode == 3
     assert done.stderr.strip().splitlines()[-1] == (
         "error: process 1 of 2 failed (exit status 3); torchrun stopped the others")
@@ -119,11 +123,11 @@ def test_a_dying_process_ends_every_process_without_a_hang(tmp_path):
     assert RunFolder(tmp_path / "run").read_checkpoint()["epoch"] == 1  # resumable from there
 
 
-def test_nproc_is_for_the_distributed_stage(tmp_path):
-    done = mnistlab("--stage", "fit", "--nproc", "2", cwd=tmp_path)
-    assert done.returncode == 2
-    assert done.stderr.strip() == (
-        "error: --nproc trains the distributed stage, not fit; use --stage distributed")
+def test_nproc_is_for_the_distributed_stage(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # refused before anything is written, whatever happens
+    assert refused("run", "--stage", "fit", "--nproc", "2", "--data", tiny_data()) == (
+        "--nproc trains a stage whose loop joins the processes, not the loop of stage fit, "
+        "which trains alone; use --stage distributed")
 
 
 def test_a_one_process_stage_under_torchrun_is_refused_before_it_trains(monkeypatch, tmp_path):
@@ -131,15 +135,16 @@ def test_a_one_process_stage_under_torchrun_is_refused_before_it_trains(monkeypa
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "2")
     out = tmp_path / "run"
-    with pytest.raises(MnistlabError) as refused:
-        run_stage("fit", epochs=1, data="sample", out=str(out), blocked=["console"])
-    assert str(refused.value) == (
+    with pytest.raises(MnistlabError) as refusal:
+        quick_run(out=out)
+    assert str(refusal.value) == (
         "stage fit: torchrun started 2 processes, but its loop (plugin 'fit_loop') trains "
         "without joining them, so each would train the whole run alone; run it without "
-        "torchrun, or use --stage distributed, whose loop shares every batch among the processes")
+        "torchrun, or use a stage whose loop joins them (`mnistlab stages`)")
     assert not (out / runfolder.CHECKPOINT).exists()
 
 
+@pytest.mark.usefixtures("blank_pictures")
 def test_a_run_under_torchrun_leaves_its_process_group_before_it_exits(monkeypatch, tmp_path):
     # What torchrun tells a single process: the run joins a real group of one through the
     # environment, on a free port of 127.0.0.1.
@@ -150,8 +155,8 @@ def test_a_run_under_torchrun_leaves_its_process_group_before_it_exits(monkeypat
                         "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}.items():
         monkeypatch.setenv(name, value)
     try:
-        result = CliRunner().invoke(cli, ["run", "--stage", "distributed", "--epochs", "1",
-                                          "--data", "sample", "--out", str(tmp_path / "run")])
+        result = invoke("run", "--stage", "distributed", "--epochs", "1", "--data",
+                        tiny_data(), "--out", str(tmp_path / "run"))
         assert result.exit_code == 0, result.output
         assert not torch.distributed.is_initialized()
     finally:

@@ -21,6 +21,8 @@ machine it is held to every loss, bit for bit, like any other swap.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -45,11 +47,15 @@ class LossRecorder:
         self.losses.append(loss)
 
 
+@functools.cache  # a stage is the child of one pair and the parent of the next: train it once
 def losses_of(stage: str, epochs: int) -> tuple[np.ndarray, float]:
+    """Every training loss of ``stage`` on the sample, and its final validation accuracy."""
     recorder = LossRecorder()
     result = mnistlab.run(stage, epochs=epochs, data="sample", blocked=["console"],
                           plugin_objects=(recorder,))
-    return np.array(recorder.losses), result.valid_acc
+    losses = np.array(recorder.losses)
+    losses.setflags(write=False)  # shared by the tests that compare with it
+    return losses, result.valid_acc
 
 
 # The CNN stages (those the stage table trains with momentum) take seconds a pair: their pairs

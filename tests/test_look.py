@@ -1,9 +1,9 @@
-"""Looking at runs: the plots, and the `compare`, `show` and `predict` commands."""
+"""Looking at runs: the plots (those a run folder keeps too), and the `compare`, `show` and
+`predict` commands."""
 
 from __future__ import annotations
 
 import json
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -12,37 +12,14 @@ import matplotlib.image
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
+from helpers import invoke, png_size, quick_run, refused
 from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 
 import mnistlab
-from mnistlab import data as datasets
 from mnistlab import plots
-from mnistlab.cli import Mnistlab
-from mnistlab.cli_look import compare, predict, show
 from mnistlab.plugin_loading import builtin
 from mnistlab.stages import pieces_of
-
-# The commands as `mnistlab` has them: the same group class turns a
-# MnistlabError into one line on stderr and exit status 2.
-look = Mnistlab(name="mnistlab", commands=[compare, show, predict])
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(look, list(args), catch_exceptions=False)
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    """(width, height) from the PNG header, which must be a real PNG's."""
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n" and header[12:16] == b"IHDR", f"{path} is no PNG"
-    return struct.unpack(">II", header[16:24])
-
-
-@pytest.fixture(scope="module")
-def sample() -> datasets.Splits:
-    return datasets.load("sample")
 
 
 def history(*rows: tuple[float, float | None, float | None]) -> list[dict]:
@@ -175,6 +152,15 @@ def test_save_figure_replaces_an_existing_file_and_leaves_nothing_else(tmp_path)
     assert [path.name for path in tmp_path.iterdir()] == ["curves.png"]
 
 
+def test_a_run_folder_keeps_its_loss_curves_and_digit_grid_at_their_stated_sizes(tmp_path):
+    quick_run(out=tmp_path / "run", epochs=2)
+    for name, size in (("loss_curves.png", plots.LOSS_CURVES_SIZE), ("digits.png", (800, 360))):
+        width, height = png_size(tmp_path / "run" / name)
+        assert width >= 300 and height >= 200
+        assert (width, height) == size  # the digit grid: 24 digits, 8 to a row
+    assert not list((tmp_path / "run").glob(".*tmp"))
+
+
 # show ----------------------------------------------------------------------
 
 
@@ -271,6 +257,14 @@ def test_compare_refuses_a_run_given_twice():
     result = invoke("compare", "fit", "fit")
     assert result.exit_code == 2
     assert "'fit' given more than once" in result.stderr
+
+
+def test_compare_into_an_unwritable_place_is_one_line(tmp_path):
+    folder = make_run_folder(tmp_path / "run", "fit", history((0.8, 0.5, 0.85)))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    line = refused("compare", str(folder), "--out", str(blocker / "curves.png"))
+    assert "a-file" in line and "Traceback" not in line
 
 
 # predict -------------------------------------------------------------------
