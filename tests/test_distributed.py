@@ -126,8 +126,7 @@ def test_a_dying_process_ends_every_process_without_a_hang(tmp_path):
 def test_nproc_is_for_the_distributed_stage(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # refused before anything is written, whatever happens
     assert refused("run", "--stage", "fit", "--nproc", "2", "--data", tiny_data()) == (
-        "--nproc trains a stage whose loop joins the processes, not the loop of stage fit, "
-        "which trains alone; use --stage distributed")
+        "--nproc trains the distributed stage, not fit; use --stage distributed")
 
 
 def test_a_one_process_stage_under_torchrun_is_refused_before_it_trains(monkeypatch, tmp_path):
@@ -140,7 +139,8 @@ def test_a_one_process_stage_under_torchrun_is_refused_before_it_trains(monkeypa
     assert str(refusal.value) == (
         "stage fit: torchrun started 2 processes, but its loop (plugin 'fit_loop') trains "
         "without joining them, so each would train the whole run alone; run it without "
-        "torchrun, or use a stage whose loop joins them (`mnistlab stages`)")
+        "torchrun, or use --stage distributed, whose loop shares every batch among the "
+        "processes")
     assert not (out / runfolder.CHECKPOINT).exists()
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
+from helpers import interrupt_mid_epoch
 
 import mnistlab
 from mnistlab import hookimpl, runner
@@ -114,7 +115,7 @@ def test_the_same_plugin_twice_and_a_folder_as_a_plugin_are_one_line(tmp_path):
         f"plugin '{tmp_path}' is a folder; give a .py file, or the name of an installed module")
 
 
-def test_the_advice_after_an_interrupt_names_the_runs_plugins(tmp_path, interrupt_mid_epoch):
+def test_the_advice_after_an_interrupt_names_the_runs_plugins(tmp_path):
     path = plugin_file(tmp_path, "@hookimpl\ndef before_run():\n    pass\n")
     folder = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import interrupt_mid_epoch
 
 import mnistlab
 from mnistlab import runner, swap
@@ -61,7 +62,7 @@ def test_a_symbolic_link_is_not_read_back(tmp_path):
 
 
 def test_force_interrupted_before_its_first_epoch_leaves_the_old_run_usable_at_once(
-        tmp_path, interrupt_mid_epoch):
+        tmp_path):
     folder = tmp_path / "run"
     quick_run(folder)
     with pytest.raises(KeyboardInterrupt):

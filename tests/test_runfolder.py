@@ -31,8 +31,9 @@ from helpers import (
     write_plugin,
 )
 
-from mnistlab import runfolder, runner
+from mnistlab import runner, swap
 from mnistlab.errors import MnistlabError
+from mnistlab.record import interrupted
 from mnistlab.runfolder import RunFolder
 
 pytestmark = pytest.mark.usefixtures("blank_pictures")
@@ -198,7 +199,7 @@ def test_force_interrupted_before_an_epoch_keeps_the_old_run(tmp_path):
         quick_run(out=folder, epochs=2, seed=1, force=True,
                   plugin_objects=(interrupt_mid_epoch(1),))
     assert {name: (folder / name).read_bytes() for name in before} == before
-    assert not (folder / runfolder.REPLACED).exists()
+    assert not (folder / swap.STAGED).exists()
     # Once the new run has an epoch, the old one is gone for good.
     with pytest.raises(KeyboardInterrupt):
         quick_run(out=folder, epochs=2, seed=1, force=True,
@@ -212,7 +213,7 @@ def test_interrupted_before_the_first_epoch_leaves_no_dead_end(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         quick_run(out=folder, epochs=2, plugin_objects=(interrupt_mid_epoch(1),))
     assert not RunFolder(folder).holds_run()
-    assert RunFolder(folder).interrupted() == (
+    assert interrupted(RunFolder(folder)) == (
         f"interrupted before the first epoch ended: nothing to keep in {folder}; run again")
     quick_run(out=folder)  # the same command again, without --force
     assert RunFolder(folder).read_checkpoint()["epoch"] == 1
@@ -221,10 +222,14 @@ def test_interrupted_before_the_first_epoch_leaves_no_dead_end(tmp_path):
 def test_stale_temporary_files_are_cleaned_on_resume(tmp_path):
     folder = tmp_path / "run"
     quick_run(out=folder)
-    stale = folder / ".checkpoint.pt.x1y2.tmp"
+    stale = folder / ".mnistlab-checkpoint.pt.x1y2.tmp"
     stale.write_bytes(b"half")
+    mine = folder / ".draft.tmp"  # a name mnistlab never makes is never deleted
+    mine.write_bytes(b"my notes")
+    (folder / "x.tmp").mkdir()
     runner.resume(folder, epochs=2, blocked=["console"])
     assert not stale.exists()
+    assert mine.read_bytes() == b"my notes" and (folder / "x.tmp").is_dir()
 
 
 def _take_ctrl_c() -> None:
