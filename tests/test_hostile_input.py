@@ -296,12 +296,13 @@ def test_processes_that_would_walk_different_batches_are_refused_together(tmp_pa
     """, name="uneven")
     done = mnistlab_process("--stage", "distributed", "--epochs", "1", "--nproc", "2",
                             "--plugin", "uneven.py", "--no-save", cwd=tmp_path)
-    assert done.returncode == 2
     refusal = ("the processes hold training sets or batch sizes of different sizes, so they "
                "would walk different batches; give every process the same data and --bs")
+    # Both refuse; whichever ends first, torchrun stops the other and names the first failure.
+    assert done.returncode != 0 and "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
-    assert sorted(lines[:2]) == [f"error (process 1): {refusal}", f"error: {refusal}"]
-    assert lines[2].endswith("failed (exit status 2); torchrun stopped the others")
+    assert lines[0] in (f"error: {refusal}", f"error (process 1): {refusal}")
+    assert lines[-1].endswith("torchrun stopped the others")
 
 
 @pytest.mark.parametrize(("edit", "why"), [
