@@ -101,7 +101,8 @@ KILL_AT_RENAME = """
 
 
 @pytest.mark.slow  # a killed mnistlab process per point of the swap
-@pytest.mark.parametrize("at", [1, 4, 6, 7, 8, 10])
+# The first move out of the old run, the rename that takes it out whole, and the last move in.
+@pytest.mark.parametrize("at", [1, 7, 10])
 def test_force_killed_at_any_step_of_the_swap_leaves_one_whole_run(tmp_path, at):
     killer = tmp_path / "killer.py"
     killer.write_text(textwrap.dedent(KILL_AT_RENAME))
