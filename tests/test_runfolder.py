@@ -149,17 +149,21 @@ def test_an_out_folder_that_cannot_be_made_is_named(tmp_path):
 
 @pytest.mark.slow  # a second mnistlab process holds the folder while this one tries it
 def test_two_runs_into_one_folder_at_once_never_mix(tmp_path):
-    folder = tmp_path / "same"
-    slow = write_plugin(tmp_path, """
+    folder, release = tmp_path / "same", tmp_path / "release"
+    hold = write_plugin(tmp_path, f"""
         import time
+        from pathlib import Path
         from mnistlab import hookimpl
 
         @hookimpl
         def after_epoch():
-            time.sleep(2)  # keeps the folder busy while the second run starts
-    """, name="slow")
+            # Keeps the folder busy until the second run has tried it (a minute at most).
+            deadline = time.monotonic() + 60
+            while not Path({str(release)!r}).exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+    """, name="hold")
     command = ["run", "--stage", "fit", "--epochs", "3", "--data", tiny_data(), "--out",
-               str(folder), "--quiet", "--plugin", slow, "--seed"]
+               str(folder), "--quiet", "--plugin", hold, "--seed"]
     first = subprocess.Popen([sys.executable, "-m", "mnistlab", *command, "1"],
                              stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -167,6 +171,7 @@ def test_two_runs_into_one_folder_at_once_never_mix(tmp_path):
         assert first.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
     second = refused(*command, "2")  # in this process: the lock is the other process's
+    release.touch()
     first.communicate(timeout=120)
     assert first.returncode == 0
     assert second == (f"run folder {str(folder)!r} is in use by another mnistlab run; wait for "
