@@ -110,6 +110,8 @@ def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_
     if resume and (stage is not None or out is not None):
         raise UserError(f"--resume takes the stage and the folder from {resume}; drop "
                         f"{'--stage' if stage is not None else '--out'}")
+    if resume and force:
+        raise UserError("--force replaces a run and --resume continues one; drop --force")
     if not resume and stage is None:
         raise UserError("missing --stage; run `mnistlab stages` to list them")
     writer = launch.rank() == 0  # of N processes, only rank 0 prints and writes
@@ -121,8 +123,7 @@ def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_
               else RunFolder(out) if out is not None else RunFolder.new(stage))
     try:
         if resume:
-            result = runner.resume(folder, quiet=quiet, trace=trace, write=writer,
-                                   force=force, **settings)
+            result = runner.resume(folder, quiet=quiet, trace=trace, write=writer, **settings)
         else:
             result = runner.run(stage, out=folder, force=force, quiet=quiet, trace=trace,
                                 **settings)

@@ -222,7 +222,10 @@ def resume(folder: str | Path | RunFolder, *, plugins: tuple[str, ...] = (),
     folder, plugins, plugin_objects = _opened(folder, plugins, plugin_objects)
     quiet, trace, write = (arguments.flag(name, value) for name, value in
                            (("quiet", quiet), ("trace", trace), ("write", write)))
-    given = {key: value for key, value in settings.items() if value not in (None, (), False)}
+    # Only what was given: None, False and () are what a command passes for "not given"
+    # (compared by identity, since 0 == False and --seed 0 is a value).
+    given = {key: value for key, value in settings.items()
+             if not (value is None or value is False or value == ())}
     fixed = [f"--{key.replace('_', '-')}" for key in given if key not in RESUMABLE]
     if fixed:
         raise MnistlabError(f"--resume continues {folder} with its recorded settings, which "

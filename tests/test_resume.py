@@ -137,3 +137,22 @@ def test_a_checkpoint_of_another_stage_is_one_line(tmp_path):
     assert refused("run", "--resume", str(tmp_path / "fit"), "--epochs", "2") == (
         f"checkpoint.pt in {str(tmp_path / 'fit')!r} does not fit this run of stage fit "
         "(RuntimeError); the run folder is damaged")
+
+
+def test_a_zero_given_with_resume_is_a_value_not_nothing(tmp_path):
+    # --seed 0 against a run made with seed 5 changes the run: refused like any other seed.
+    folder = tmp_path / "run"
+    quick_run(out=folder, seed=5)
+    assert refused("run", "--resume", str(folder), "--seed", "0") == (
+        f"--resume continues {folder} with its recorded settings, which --seed would change; "
+        "drop them, or start a new run with --out")
+    assert refused("run", "--resume", str(folder), "--epochs", "0") == (
+        f"the run in {str(folder)!r} has trained 1 epochs; --epochs 0 would train none: pass "
+        "more than 1 to train longer, or leave --epochs out")
+
+
+def test_force_with_resume_says_the_two_do_opposite_things(tmp_path):
+    folder = tmp_path / "run"
+    quick_run(out=folder)
+    assert refused("run", "--resume", str(folder), "--force") == (
+        "--force replaces a run and --resume continues one; drop --force")
