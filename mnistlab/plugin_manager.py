@@ -43,6 +43,8 @@ from mnistlab.plugin_loading import (
 )
 from mnistlab.stages import OBSERVERS, PIECE_HOOKS, pieces_of
 
+# pluggy 1.7 passes a hook argument that has a default value; older versions leave the default.
+PASSES_DEFAULTS = tuple(int(part) for part in pluggy.__version__.split(".")[:2]) >= (1, 7)
 HOOK_REFERENCE = "see the Hook reference page of the docs (docs/hooks.md)"
 
 SPECS = {name: spec for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")}
@@ -107,8 +109,16 @@ def _check_hooks(pm: pluggy.PluginManager, plugin: Any, name: str) -> list[str]:
             raise PluginError(f"plugin {name!r}: {hook} fills a piece and cannot be a wrapper; "
                               "return the piece, or None to pass the question on")
         # pluggy 1.7 and later pass an argument that has a default too (pyproject.toml asks
-        # for 1.7), so a hook receives every argument it names.
-        arguments = list(inspect.signature(value).parameters)
+        # for 1.7); an older pluggy would leave it at its default, so that is refused.
+        parameters = inspect.signature(value).parameters
+        arguments = list(parameters)
+        defaulted = [name for name, parameter in parameters.items()
+                     if parameter.default is not inspect.Parameter.empty]
+        if defaulted and not PASSES_DEFAULTS:
+            raise PluginError(
+                f"plugin {name!r}: hook {hook} gives {', '.join(map(repr, defaulted))} a default, "
+                f"which pluggy {pluggy.__version__} never passes; remove the default, or "
+                "install pluggy 1.7 or later")
         wrong = [argument for argument in arguments if argument not in spec_arguments(hook)]
         if wrong:
             raise PluginError(

@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pluggy
 import pytest
 import torch
 from click.testing import CliRunner
@@ -20,6 +21,7 @@ import mnistlab
 from mnistlab import hookimpl, runner
 from mnistlab.cli import cli
 from mnistlab.errors import MnistlabError, PluginError
+from mnistlab.plugin_manager import PASSES_DEFAULTS
 from mnistlab.record import interrupted
 from mnistlab.runfolder import RunFolder
 from mnistlab.types import Tensors
@@ -103,6 +105,12 @@ def test_a_hook_argument_with_a_default_receives_the_value(tmp_path):
     """)
     result = CliRunner().invoke(cli, ["run", "--stage", "fit", "--epochs", "0", "--data",
                                       "sample", "--no-save", "--plugin", path])
+    if not PASSES_DEFAULTS:  # an older pluggy than pyproject.toml asks for: refused, not None
+        assert result.exit_code == 2 and result.stderr == (
+            f"error: plugin {path!r}: hook make_update gives 'config' a default, which pluggy "
+            f"{pluggy.__version__} never passes; remove the default, or install pluggy 1.7 or "
+            "later\n")
+        return
     assert result.exit_code == 0, result.output
     assert "update SGD(lr=0.1, momentum=0)" in result.output  # config was passed: 0.5 / 5
 
