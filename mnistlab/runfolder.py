@@ -61,7 +61,7 @@ class RunFolder:
         self.path = Path(path)
         self.made = made
         self.replacing = False  # a --force run, written aside until its first epoch
-        self.made_parent = False
+        self.made_parent = self.read_settled = False
 
     def __str__(self) -> str:
         return str(self.path)
@@ -190,8 +190,9 @@ class RunFolder:
         """Put right what a killed process left, unless a run holds the folder; for readers."""
         from filelock import FileLock, Timeout
 
-        if not self.path.is_dir():
+        if self.read_settled or not self.path.is_dir():  # once per reader: one lock, one scan
             return self
+        self.read_settled = True
         try:
             self._refuse_links()
             with FileLock(self.path / LOCK, timeout=0):
