@@ -5,6 +5,9 @@ PYTHON ?= python3
 # requirement with no torch installed would pull a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
+# The tests, spread over every core: each module (and the site's build with its two modules)
+# runs whole on one worker, the longest first (tests/conftest.py). PARALLEL= runs them in one.
+PARALLEL ?= -n auto --no-loadscope-reorder
 
 .PHONY: install run test test-fast lint docs serve bench startup sample clean
 
@@ -23,10 +26,10 @@ run: install  ## install, then train the dataloader stage on the embedded sample
 	$(BIN)/mnistlab run --stage dataloader
 
 test: install  ## install, then run the whole test suite (what CI runs)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 test-fast: install  ## the tests without the docs build, browser, packaging and slow ones
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow"
 
 lint: install  ## ruff, as configured in pyproject.toml
 	$(BIN)/python -m ruff check .

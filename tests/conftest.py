@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from pathlib import Path
 
 import pytest
 from helpers import Batches, default_batches
@@ -31,14 +32,37 @@ SLOW_MODULES = {
 }
 """Modules that belong to the full tier only, and why."""
 
+SITE_MODULES = ("test_docs.py", "test_site.py")
+"""Modules that share one build of the site: under ``pytest -n`` they run on one worker."""
+
+LONGEST_FIRST = (*SITE_MODULES, "test_distributed.py", "test_packaging.py")
+"""The modules that take longest, started first so that no worker is left with one at the end."""
+
 DOCS_TOOLS = ("mkdocs", "material", "mkdocstrings", "markdown_exec", "mkdocs_click")
 """What ``pip install -e ".[docs]"`` brings, by import name: the site build needs them all."""
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which the dev extra brings
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under ``pytest -n`` (as ``make test`` runs), each module runs whole on one worker, and
+    the site's two modules on the same one: module fixtures and the site's build happen once."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "site" if Path(module).name in SITE_MODULES else module
+
+    return ByModule(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     missing = [name for name in DOCS_TOOLS if importlib.util.find_spec(name) is None]
     # In CI a missing tool is a failure (the build says which), never a quiet skip.
     skip_docs = missing and os.environ.get("CI") != "true"
+    # The longest groups first (with --no-loadscope-reorder), so no worker ends alone on one.
+    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest in order
     for item in items:
         if item.path.name in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
