@@ -32,6 +32,7 @@ from mnistlab.contracts import (
 from mnistlab.errors import MnistlabError, PluginError, closest, plugin_failed
 from mnistlab.plugin_manager import PluginManager, get_plugin_manager
 from mnistlab.session import Session
+from mnistlab.signals import raised_by_code
 from mnistlab.stages import PIECE_HOOKS, PIECES
 from mnistlab.types import Filled, Option
 
@@ -74,7 +75,7 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *, quiet: bool =
         config=config, data=data, device=device, model=built["model"].value, loss_func=loss,
         opt=built["update"].value, pieces=built, pm=pm,
         generator=torch.Generator().manual_seed(config.seed),
-        books=Books(loss, built["loop"].who, built["update"].who),
+        books=Books(loss, built["loop"].who, built["update"].who, built["update"].value),
         # The checks' pass over the valid split: an iterator handed out again is used up.
         last_pass={id(data.x_valid): built["batches"].value},
     )
@@ -146,7 +147,9 @@ def declared_options(pm: PluginManager) -> dict[str, tuple[Option, str]]:
     for impl in reversed(pm.hook.plugin_options.get_hookimpls()):
         try:
             options = impl.function()
-        except (Exception, SystemExit) as error:
+        except BaseException as error:
+            if not raised_by_code(error):  # Ctrl-C or kill
+                raise
             raise plugin_failed(impl.plugin_name, "plugin_options", error) from error
         for option in options or ():
             if not isinstance(option, Option):

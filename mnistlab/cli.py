@@ -9,13 +9,13 @@ from __future__ import annotations
 import errno
 import json
 import os
-import signal
 import sys
 import traceback
 from typing import Any
 
 import click
 
+from mnistlab import signals
 from mnistlab._version import __version__
 from mnistlab.cli_info import data, diff, plugins, stages
 from mnistlab.cli_look import compare, predict, show
@@ -30,7 +30,7 @@ class Mnistlab(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as stop:  # before a command could stop cleanly: no noise
-            raise click.exceptions.Exit(143 if isinstance(stop, Terminated) else 130) from None
+            raise click.exceptions.Exit(getattr(stop, "status", 130)) from None
         except MnistlabError as error:
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
@@ -130,7 +130,7 @@ def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_
     except KeyboardInterrupt as stop:
         if folder is not None and writer:
             click.echo(interrupted(folder), err=True)
-        sys.exit(143 if isinstance(stop, Terminated) else 130)
+        sys.exit(getattr(stop, "status", 130))
     launch.leave_process_group()
     if not quiet and folder is not None:
         click.echo(f"run folder: {folder}")
@@ -176,32 +176,22 @@ for command in (stages, diff, plugins, data, compare, show, predict):
     cli.add_command(command)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C but reported with its own exit status (143)."""
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    raise Terminated
-
-
 def main() -> None:
     """Console-script entry point."""
     # `kill` (SIGTERM) stops a run the way Ctrl-C does: cleanly, with a way to resume. A closed
     # pipe (`mnistlab ... | head -1`) raises BrokenPipeError where the run writes, so the run
     # ends as after any error, taking back a folder it made; click then exits quietly.
-    signal.signal(signal.SIGTERM, _terminate)
     if "RANK" in os.environ:  # one of N processes torchrun started: the GPU of its LOCAL_RANK
         from mnistlab.launch import take_local_gpu
 
         take_local_gpu()
     code: Any = 0
-    try:
-        cli(prog_name="mnistlab")
-    except SystemExit as done:
-        code = done.code
-    finally:
-        # Past this point a SIGTERM has nothing left to stop cleanly: let it end the process.
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Past this block a signal has nothing left to stop cleanly: it ends the process as usual.
+    with signals.watched(sigterm=True):
+        try:
+            cli(prog_name="mnistlab")
+        except SystemExit as done:
+            code = done.code
     sys.exit(_flush_output(code))
 
 

@@ -21,6 +21,7 @@ import pluggy
 
 from mnistlab.errors import MnistlabError, PluginError, plugin_failed
 from mnistlab.plugin_manager import SPECS, PluginManager
+from mnistlab.signals import raised_by_code
 from mnistlab.stages import PIECE_HOOKS
 from mnistlab.types import Filled
 
@@ -37,7 +38,9 @@ def fill(pm: PluginManager, piece: str, **arguments: Any) -> Filled:
             value = only_this(**arguments)
         except MnistlabError:
             raise
-        except (Exception, SystemExit) as error:  # a plugin's sys.exit() is no answer either
+        except BaseException as error:  # a plugin's sys.exit() is no answer either
+            if not raised_by_code(error):  # Ctrl-C or kill
+                raise
             raise plugin_failed(name, hook, error) from error
         if value is not None:
             return Filled(piece, value, name, pm.origins[name], tuple(passed))

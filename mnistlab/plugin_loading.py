@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from mnistlab.errors import PluginError, one_line
+from mnistlab.signals import raised_by_code
 
 ENTRY_POINT_GROUP = "mnistlab"
 BUILTIN_PACKAGE = "mnistlab.plugins"
@@ -106,8 +107,10 @@ def _load_file(path: Path) -> ModuleType:
         raise PluginError(
             f"plugin {str(path)!r} has a syntax error on line {error.lineno}: {error.msg}"
         ) from None
-    except (Exception, SystemExit) as error:  # sys.exit() while importing is a failure too
+    except BaseException as error:  # sys.exit() while importing is a failure too
         del sys.modules[module_name]
+        if not raised_by_code(error):  # Ctrl-C or kill
+            raise
         raise PluginError(f"plugin {str(path)!r} failed to import: {one_line(error)}") from None
     return module
 

@@ -39,15 +39,12 @@ from mnistlab.plugin_loading import declared
 from mnistlab.plugin_manager import object_name
 from mnistlab.runfolder import CHECKPOINT, GRID_DIGITS, MODEL, RunFolder
 from mnistlab.session import Session
+from mnistlab.signals import raised_by_code, watched
 from mnistlab.stages import STAGE_NAMES, hyper_of
 from mnistlab.types import RunResult
 
 # Layers that compute differently in training and in eval mode.
 _MODE_LAYERS = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.modules.dropout._DropoutNd)
-
-
-def _modules(model: Any) -> list[Any]:
-    return list(model.modules()) if isinstance(model, torch.nn.Module) else []
 
 
 # What a resumed run may change: the rest is the folder's record.
@@ -78,9 +75,11 @@ class Run:
         try:
             with claimed:
                 return self._train()
-        except (MnistlabError, StopTraining, KeyboardInterrupt):
+        except (MnistlabError, StopTraining):
             raise
-        except (Exception, SystemExit) as error:  # a plugin's sys.exit() is no success either
+        except BaseException as error:  # a plugin's sys.exit() is no success either
+            if not raised_by_code(error):  # Ctrl-C or kill: the user stopped the run
+                raise
             if output_failed(error):  # the terminal's doing, not the plugin that printed
                 if error.errno == errno.EPIPE:  # a closed pipe: end quietly, as Unix tools do
                     raise
@@ -91,9 +90,11 @@ class Run:
                                     "killed) while this one waited on it; the run stops here"
                                     ) from error
             failure = blame(self.session.pm, error)
-            if failure is None and isinstance(error, SystemExit):
-                raise MnistlabError(f"code called sys.exit({error.code!r}) during the run; a "
-                                    "plugin must raise an exception instead") from error
+            if failure is None and not isinstance(error, Exception):
+                what = (f"called sys.exit({error.code!r})" if isinstance(error, SystemExit)
+                        else "raised KeyboardInterrupt")
+                raise MnistlabError(f"code {what} during the run; a plugin must raise an "
+                                    "exception instead") from error
             if failure is None:
                 raise
             raise failure from error
@@ -163,7 +164,9 @@ class Run:
         advice = f"try --lr {lr / 10:g}" if lr <= usual else f"the tutorial uses --lr {usual:g}"
         kept = (f"; {self.folder} keeps epoch {history[-1].epoch}"
                 if self.folder is not None and history else "")
-        resting = sorted({type(layer).__name__ for layer in _modules(self.session.model)
+        model = self.session.model
+        layers = model.modules() if isinstance(model, torch.nn.Module) else ()
+        resting = sorted({type(layer).__name__ for layer in layers
                           if isinstance(layer, _MODE_LAYERS) and not layer.training})
         if resting:  # a model that trains in eval mode: the rate is not what is wrong
             return MnistlabError(
@@ -201,7 +204,7 @@ def run(stage: str, *, out: str | Path | RunFolder | None = None, force: bool = 
     config = make_config(stage, **settings)
     folder = (out if isinstance(out, RunFolder) or out is None
               else RunFolder(arguments.path("out", out)))
-    with reproducible(config.deterministic) as use_device:
+    with reproducible(config.deterministic) as use_device, watched():
         session = assemble(config, plugin_objects, quiet=quiet, trace=trace,
                            use_device=use_device)
         return Run(session, folder, force=force).train()
@@ -235,7 +238,7 @@ def resume(folder: str | Path | RunFolder, *, plugins: tuple[str, ...] = (),
     checkpoint = folder.read_checkpoint()
     config = records.recorded_config(folder, record, plugins,
                                      set(map(object_name, plugin_objects)), **given)
-    with reproducible(config.deterministic) as use_device:
+    with reproducible(config.deterministic) as use_device, watched():
         session = assemble(config, plugin_objects, quiet=quiet, trace=trace,
                            use_device=use_device)
         if records.data_changed(record, session):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
@@ -128,7 +129,7 @@ class InterruptAt:
     @hookimpl
     def after_batch(self, epoch: int, step: int) -> None:
         if epoch == self.epoch and step % self.steps_per_epoch == self.step:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C itself: a KeyboardInterrupt is code's
 
 
 def interrupt_mid_epoch(epoch: int, batches: Batches = TINY_BATCHES) -> InterruptAt:

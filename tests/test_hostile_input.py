@@ -95,6 +95,24 @@ def test_a_plugin_that_exits_during_training_is_named(tmp_path):
         f"plugin {path!r} failed in hook after_epoch at line 7: SystemExit: 0")
 
 
+def test_a_keyboard_interrupt_raised_by_a_plugin_is_its_failure_not_ctrl_c(tmp_path):
+    path = plugin_file(tmp_path, """
+        @hookimpl
+        def after_batch():
+            raise KeyboardInterrupt
+    """)
+    assert refused("--plugin", path).startswith(
+        f"plugin {path!r} failed in hook after_batch at line 7: KeyboardInterrupt")
+    building = plugin_file(tmp_path, """
+        @hookimpl
+        def make_loss():
+            raise KeyboardInterrupt("no")
+    """, name="building")
+    with pytest.raises(PluginError, match=f"plugin {building!r} failed in hook make_loss: "
+                                          "KeyboardInterrupt: no; fix the plugin"):
+        mnistlab.run("fit", epochs=1, data="sample", quiet=True, plugins=[building])
+
+
 def test_a_hook_argument_with_a_default_receives_the_value(tmp_path):
     path = plugin_file(tmp_path, """
         from torch import optim

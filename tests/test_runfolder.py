@@ -91,12 +91,14 @@ FAILING_PLUGINS = {
             return "not a loss"
     """,
     "interrupted": """
+        import signal
+
         from mnistlab import hookimpl
 
         @hookimpl
         def after_batch(step):
             if step == 3:
-                raise KeyboardInterrupt
+                signal.raise_signal(signal.SIGINT)  # Ctrl-C
     """,
 }
 
