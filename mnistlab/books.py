@@ -47,8 +47,11 @@ class TrainingLoss:
 class Books:
     """Counts and checks the steps of a run; ``loop`` names the loop piece in messages."""
 
-    def __init__(self, loss: TrainingLoss, loop: str, update: str) -> None:
+    def __init__(self, loss: TrainingLoss, loop: str, update: str, opt: Any = None) -> None:
         self.loss, self.loop, self.update = loss, loop, update
+        self._opt_steps = 0  # the optimizer's steps during the current batch
+        if isinstance(opt, torch.optim.Optimizer):  # a hand-written update has no steps to count
+            opt.register_step_post_hook(self._stepped)
         self.epoch = 0  # the epoch being trained, from 1
         self.first_epoch = 1  # the first epoch this run trains (later when resumed)
         self.step = 0  # optimizer steps taken in the whole run
@@ -74,9 +77,12 @@ class Books:
     def steps(self, batches: Iterable[Batch]) -> Iterator[Batch]:
         """Hand out the training batches, closing the books on each as the loop moves on."""
         for xb, yb in batches:
-            self.loss.last = None
+            self.loss.last, self._opt_steps = None, 0
             yield xb, yb
             self._count(self.loss.last, len(yb))
+
+    def _stepped(self, *_: Any) -> None:
+        self._opt_steps += 1
 
     def _count(self, loss: torch.Tensor | None, examples: int) -> None:
         if loss is None:
@@ -84,6 +90,13 @@ class Books:
                 f"{self.loop}: the loop took training batch {self._steps + 1} of epoch "
                 f"{self.epoch} without computing its loss with session.loss_func; use it, so "
                 "the run can count and record the step")
+        if self._opt_steps > 1:  # each batch's gradient applied twice: not the run it reports
+            raise PluginError(
+                f"{self.loop}: the loop called opt.step() {self._opt_steps} times for training "
+                f"batch {self._steps + 1} of epoch {self.epoch}; call it once per batch")
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise PluginError(f"{self.loop}: session.report_loss got {loss!r}; give it the "
+                              "batch's loss, a tensor of one number")
         value = loss.item()
         self.step += 1
         self._steps += 1
