@@ -98,6 +98,9 @@ def split_problem(rows: int | None, bs: int, nproc: int) -> str | None:
     return None
 
 
+REFUSED = 2  # the exit status of a process that refused the run in one line of its own
+
+
 def launch(nproc: int, arguments: list[str]) -> int:
     """Run ``mnistlab ARGUMENTS`` as ``nproc`` processes on this machine, as torchrun does.
 
@@ -124,8 +127,9 @@ def launch(nproc: int, arguments: list[str]) -> int:
     except ChildFailedError as error:
         rank, failure = error.get_first_failure()
         code = failure.exitcode if failure.exitcode > 0 else 128 - failure.exitcode
-        print(f"error: process {rank} of {nproc} failed (exit status {failure.exitcode}); "
-              "torchrun stopped the others", file=sys.stderr)
+        if code != REFUSED:  # a refusal has said why in its own line: nothing to add
+            print(f"error: process {rank} of {nproc} failed (exit status {failure.exitcode}); "
+                  "torchrun stopped the others", file=sys.stderr)
         return code
     except KeyboardInterrupt:  # passed on to every process, which each end cleanly
         return 130

@@ -22,6 +22,7 @@ from mnistlab import hookimpl, runner
 from mnistlab.cli import cli
 from mnistlab.errors import MnistlabError, PluginError
 from mnistlab.plugin_manager import PASSES_DEFAULTS
+from mnistlab.plugins import ddp_loop
 from mnistlab.record import interrupted
 from mnistlab.runfolder import RunFolder
 from mnistlab.types import Tensors
@@ -324,11 +325,36 @@ def test_processes_that_would_walk_different_batches_are_refused_together(tmp_pa
                             "--plugin", "uneven.py", "--no-save", cwd=tmp_path)
     refusal = ("the processes hold training sets or batch sizes of different sizes, so they "
                "would walk different batches; give every process the same data and --bs")
-    # Both refuse; whichever ends first, torchrun stops the other and names the first failure.
-    assert done.returncode != 0 and "Traceback" not in done.stderr
+    # Both refuse; whichever ends first, torchrun stops the other. A refusal says why itself.
+    assert done.returncode == 2 and "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
     assert lines[0] in (f"error: {refusal}", f"error (process 1): {refusal}")
-    assert lines[-1].endswith("torchrun stopped the others")
+    assert not lines[-1].endswith("torchrun stopped the others")
+
+
+@pytest.mark.slow  # two processes under torchrun, one of which refuses mid-epoch
+def test_a_refusal_on_one_process_reaches_every_process_at_once(tmp_path):
+    plugin_file(tmp_path, """
+        import os
+
+        from mnistlab.errors import MnistlabError
+
+        @hookimpl
+        def after_batch(step):
+            if os.environ.get("RANK") == "1" and step == 2:
+                raise MnistlabError("rank 1 refuses")
+    """, name="refuse")
+    # The others wait on collectives that time out after a minute (plugins/ddp_loop.py): well
+    # before that, torchrun sees the refused process end and stops them.
+    done = mnistlab_process("--stage", "distributed", "--epochs", "2", "--nproc", "2",
+                            "--plugin", "refuse.py", "--out", "run", cwd=tmp_path,
+                            timeout=ddp_loop.TIMEOUT.total_seconds() * 0.75)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[0] in (
+        "error (process 1): rank 1 refuses",
+        "error: another process of this run was lost (it ended or was killed) while this one "
+        "waited on it; the run stops here")
+    assert "error (process 1): rank 1 refuses" in done.stderr.splitlines()
 
 
 @pytest.mark.parametrize(("edit", "why"), [
