@@ -351,6 +351,73 @@ def test_each_cnn_page_trains_the_tutorials_budget_and_draws_its_curves(site, st
     assert f'alt="loss curves of the {stage} stage, seed 0"' in page
 
 
+# Each page's equations, and the lines of the plugins that compute them: each line is in the
+# paragraph right after one of the page's displayed equations, and in its plugin's source.
+EQUATIONS = {
+    "stages/scratch": {"hand_loss": ["x - x.exp().sum(-1).log().unsqueeze(-1)",
+                                     "-input[range(target.shape[0]), target].mean()"],
+                       "manual_update": ["p -= p.grad * self.lr"]},
+    "stages/functional": {"cross_entropy": ["F.cross_entropy"],
+                          "hand_loss": ["nll(log_softmax(scores), target)",
+                                        "x.exp().sum(-1).log()"]},
+    "stages/optim": {"sgd": ["optim.SGD(model.parameters(), lr=config.lr, "
+                             "momentum=config.momentum)"],
+                     "manual_update": ["p -= p.grad * self.lr"]},
+    "stages/cnn": {"cnn": ["nn.Conv2d(1, 16, kernel_size=3, stride=2, padding=1)",
+                           "F.avg_pool2d(xb, 4)"],
+                   "sgd": ["optim.SGD(model.parameters(), lr=config.lr, "
+                           "momentum=config.momentum)"]},
+}
+
+
+def equations(page_html: str) -> list[tuple[str, list[str]]]:
+    """Each displayed equation of a page (its TeX) and the code in the paragraph after it."""
+    found = re.findall(r'<div class="arithmatex">\\\[(.*?)\\\]</div>\s*<p>(.*?)</p>',
+                       page_html, re.S)
+    return [(html.unescape(tex), [page_text(code) for code in
+                                  re.findall(r"<code>(.*?)</code>", after, re.S)])
+            for tex, after in found]
+
+
+@pytest.mark.parametrize("page", EQUATIONS)
+def test_each_equation_stands_beside_the_plugin_line_that_computes_it(site, page):
+    beside = {" ".join(code.split()) for _, codes in equations(site.page(page)) for code in codes}
+    for plugin, lines in EQUATIONS[page].items():
+        for line in lines:
+            assert line in plugin_source(plugin), f"plugins/{plugin}.py no longer has {line!r}"
+            assert line in beside, f"{page}: no equation beside {line!r}"
+
+
+def test_the_loss_and_update_equations_are_where_the_tutorial_brings_them_in(site):
+    tex = {page: " ".join(" ".join(t.split()) for t, _ in equations(site.page(page)))
+           for page in EQUATIONS}
+    for page, parts in {
+        "stages/scratch": [r"\log \operatorname{softmax}(x)_j = x_j - \log \sum",
+                           r"\operatorname{nll} = -\frac{1}{N}", r"p \leftarrow p - \eta"],
+        "stages/functional": [r"\operatorname{cross\_entropy}(x, y)",
+                              r"= \operatorname{nll}(\log \operatorname{softmax}(x), y)",
+                              r"m = \max_k x_k"],
+        "stages/optim": [r"p \leftarrow p - \eta \, g"],
+        "stages/cnn": [r"b_t = \mu \, b_{t-1} + g_t", r"p_t = p_{t-1} - \eta \, b_t"],
+    }.items():
+        assert [part for part in parts if part not in tex[page]] == [], page
+
+
+def test_katex_comes_from_the_site_and_only_to_the_pages_with_equations(site):
+    with_maths = set()
+    for page in site_pages(site):
+        text = page.read_text(encoding="utf-8")
+        maths = 'class="arithmatex"' in text
+        assert ("katex.min.js" in text) == maths == ("katex.min.css" in text), page
+        if maths:
+            with_maths.add(page.parent.relative_to(site.folder).as_posix())
+    assert with_maths == set(EQUATIONS)
+    # The fonts its style sheet names in the format every browser reads are served too.
+    (css,) = site.folder.rglob("katex.min.css")
+    fonts = re.findall(r"url\((fonts/[^)]+\.woff2)\)", css.read_text(encoding="utf-8"))
+    assert len(fonts) > 10 and [font for font in fonts if not (css.parent / font).is_file()] == []
+
+
 def test_the_tests_the_stage_pages_cite_exist(site):
     cited = set()
     for stage in STAGES:

@@ -156,6 +156,27 @@ def test_every_stage_page_shows_its_source_diff_and_output(visit, stage):
         assert box["x"] + box["width"] <= column["x"] + column["width"] + 1
 
 
+def test_the_equations_render_offline_with_the_sites_own_katex(visit):
+    visit.open("stages/functional/")
+    page = visit.page
+    equations = page.locator(".arithmatex")
+    assert equations.count() >= 3
+    # KaTeX replaced each equation's TeX with its own markup, with no error.
+    page.wait_for_function("() => [...document.querySelectorAll('.arithmatex')]"
+                           ".every(math => math.querySelector('.katex'))")
+    assert page.locator(".katex-error").count() == 0
+    assert page.locator(".arithmatex .katex-display").count() >= 2
+    shown = page.locator(".arithmatex .katex-display").first
+    shown.scroll_into_view_if_needed()
+    assert shown.is_visible() and shown.bounding_box()["height"] > 20
+    # In KaTeX's own fonts, fetched from this site.
+    fonts = page.evaluate("async () => { await document.fonts.ready; return [...document.fonts]"
+                          ".filter(font => font.status === 'loaded').map(font => font.family) }")
+    assert any(family.startswith("KaTeX_") for family in fonts), fonts
+    assert any(url.endswith(".woff2") and "/katex-" in url for url in visit.requests)
+    # checked by the fixture: no request left 127.0.0.1, none failed, no script error
+
+
 def test_the_nav_reaches_every_page_and_the_diagram_renders(visit, site):
     visit.open("")
     page = visit.page
