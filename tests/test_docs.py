@@ -7,12 +7,14 @@ folder, and shared with the browser tests in ``test_site.py``.
 from __future__ import annotations
 
 import ast
+import base64
 import dataclasses
 import html
 import importlib
 import inspect
 import os
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -25,7 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 import mnistlab.data
-from mnistlab import hookspecs
+from mnistlab import hookspecs, plots
 from mnistlab.cli import cli
 from mnistlab.sources import plugin_source, replaced_plugin, settings_diff, stage_diff
 from mnistlab.stages import FIRST_PIECES, STAGE_NAMES, STAGES
@@ -349,6 +351,25 @@ def test_each_cnn_page_trains_the_tutorials_budget_and_draws_its_curves(site, st
                                run).group(1))
     assert accuracy > 0.6, "a CNN page shows a CNN that did not learn"
     assert f'alt="loss curves of the {stage} stage, seed 0"' in page
+
+
+def inline_pngs(page_html: str, alt: str) -> list[tuple[int, int]]:
+    """The (width, height) of each PNG held in an ``<img>`` of the page whose alt is ``alt``."""
+    found = re.findall(rf'<img [^>]*alt="{re.escape(alt)}" src="data:image/png;base64,([^"]+)"',
+                       page_html)
+    sizes = []
+    for data in found:
+        header = base64.b64decode(data)[:24]
+        assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{alt}: no PNG"
+        sizes.append(struct.unpack(">II", header[16:24]))
+    return sizes
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
+def test_each_stage_page_shows_the_loss_curves_its_run_drew(site, stage):
+    shown = inline_pngs(site.page(f"stages/{stage.name}"),
+                        f"loss curves of the {stage.name} stage, seed 0")
+    assert shown == [plots.LOSS_CURVES_SIZE]
 
 
 # Each page's equations, and the lines of the plugins that compute them: each line is in the

@@ -146,14 +146,13 @@ def test_every_stage_page_shows_its_source_diff_and_output(visit, stage):
     output.scroll_into_view_if_needed()
     assert output.locator("pre").is_visible()
     assert "validation after training" in output.inner_text()
-    if cnn:
-        curves = page.locator("img.loss-curve")
-        curves.scroll_into_view_if_needed()
-        assert curves.is_visible()
-        assert curves.evaluate("img => img.complete && img.naturalWidth > 0")
-        box = curves.bounding_box()
-        column = page.locator("article").bounding_box()
-        assert box["x"] + box["width"] <= column["x"] + column["width"] + 1
+    curves = page.locator("img.loss-curve")
+    curves.scroll_into_view_if_needed()
+    assert curves.is_visible()
+    assert curves.evaluate("img => img.complete && img.naturalWidth > 0")
+    box = curves.bounding_box()
+    column = page.locator("article").bounding_box()
+    assert box["x"] + box["width"] <= column["x"] + column["width"] + 1
 
 
 def test_the_equations_render_offline_with_the_sites_own_katex(visit):
