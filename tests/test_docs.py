@@ -220,7 +220,8 @@ PUBLIC = {  # what the helper may use of mnistlab, by module
                         "get_stage", "pieces_of", "hyper_of"},
     "mnistlab.sources": {"plugin_path", "plugin_source", "plugin_docstring", "replaced_plugin",
                          "hyper_changes", "settings_diff", "stage_diff"},
-    "mnistlab.plots": {"loss_curves", "digit_grid", "digit_image", "save_figure"},
+    "mnistlab.plots": {"loss_curves", "digit_grid", "digit_image", "weight_images",
+                       "feature_maps", "save_figure"},
     "mnistlab.introspect": {"plugin_manager_for", "describe", "asking_order"},
     "mnistlab.cli": {"cli"},
     "mnistlab.errors": {"MnistlabError"},
@@ -268,10 +269,11 @@ def test_the_docs_helper_uses_only_mnistlabs_public_api(path):
     assert non_public_uses(path.read_text(encoding="utf-8")) == []
 
 
-def test_the_docs_helper_is_at_most_350_lines():
+def test_the_docs_helper_is_at_most_400_lines():
+    # The blocks, the kept commands, the stage pages and the pictures of trained models.
     lines = {path.relative_to(HELPER).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
              for path in sorted(HELPER.rglob("*.py"))}
-    assert sum(lines.values()) <= 350, lines
+    assert sum(lines.values()) <= 400, lines
 
 
 # --- the stage pages ---------------------------------------------------------
@@ -370,6 +372,26 @@ def test_each_stage_page_shows_the_loss_curves_its_run_drew(site, stage):
     shown = inline_pngs(site.page(f"stages/{stage.name}"),
                         f"loss curves of the {stage.name} stage, seed 0")
     assert shown == [plots.LOSS_CURVES_SIZE]
+
+
+def test_the_linear_page_draws_the_weights_its_run_trained(site):
+    shown = inline_pngs(site.page("stages/linear"),
+                        "the weights of the linear stage after training, one image per digit")
+    assert shown == [(928, 110)]  # ten classes, as plots.weight_images draws them
+
+
+def test_the_cnn_page_shows_the_shapes_layer_by_layer_and_the_feature_maps(site):
+    page = site.page("stages/cnn")
+    text = page_text(page)
+    assert "1 × 28 × 28 → 16 × 14 × 14 → 16 × 7 × 7 → 10 × 4 × 4 → 10" in text
+    rows = re.findall(r"<tr>\s*<td>(.*?)</td>\s*<td>(.*?)</td>\s*</tr>", page)
+    shapes = [(page_text(where), shape) for where, shape in rows if "×" in shape or
+              shape.isdigit()]
+    assert shapes == [("a row of the sample", "784"), ("what conv1 receives", "1 × 28 × 28"),
+                      ("conv1 gives", "16 × 14 × 14"), ("conv2 gives", "16 × 7 × 7"),
+                      ("conv3 gives", "10 × 4 × 4"), ("the model's output: ten scores", "10")]
+    label = re.search(r"The image is x_valid\[0\] of the sample, a (\d)", text).group(1)
+    assert len(inline_pngs(page, f"feature maps of the cnn stage for a {label}")) == 1
 
 
 # Each page's equations, and the lines of the plugins that compute them: each line is in the

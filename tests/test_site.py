@@ -155,6 +155,17 @@ def test_every_stage_page_shows_its_source_diff_and_output(visit, stage):
     assert box["x"] + box["width"] <= column["x"] + column["width"] + 1
 
 
+@pytest.mark.parametrize("path", ["stages/linear/", "stages/cnn/"])
+def test_the_pictures_of_a_trained_model_fit_the_text_column(visit, path):
+    visit.open(path)
+    page = visit.page
+    figure = page.locator("img.figure").first
+    figure.scroll_into_view_if_needed()
+    assert figure.evaluate("img => img.complete && img.naturalWidth > 0")
+    box, column = figure.bounding_box(), page.locator("article").bounding_box()
+    assert box["width"] > 500 and box["x"] + box["width"] <= column["x"] + column["width"] + 1
+
+
 def test_the_equations_render_offline_with_the_sites_own_katex(visit):
     visit.open("stages/functional/")
     page = visit.page
