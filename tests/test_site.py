@@ -146,14 +146,45 @@ def test_every_stage_page_shows_its_source_diff_and_output(visit, stage):
     output.scroll_into_view_if_needed()
     assert output.locator("pre").is_visible()
     assert "validation after training" in output.inner_text()
-    if cnn:
-        curves = page.locator("img.loss-curve")
-        curves.scroll_into_view_if_needed()
-        assert curves.is_visible()
-        assert curves.evaluate("img => img.complete && img.naturalWidth > 0")
-        box = curves.bounding_box()
-        column = page.locator("article").bounding_box()
-        assert box["x"] + box["width"] <= column["x"] + column["width"] + 1
+    curves = page.locator("img.loss-curve")
+    curves.scroll_into_view_if_needed()
+    assert curves.is_visible()
+    assert curves.evaluate("img => img.complete && img.naturalWidth > 0")
+    box = curves.bounding_box()
+    column = page.locator("article").bounding_box()
+    assert box["x"] + box["width"] <= column["x"] + column["width"] + 1
+
+
+@pytest.mark.parametrize("path", ["stages/linear/", "stages/cnn/"])
+def test_the_pictures_of_a_trained_model_fit_the_text_column(visit, path):
+    visit.open(path)
+    page = visit.page
+    figure = page.locator("img.figure").first
+    figure.scroll_into_view_if_needed()
+    assert figure.evaluate("img => img.complete && img.naturalWidth > 0")
+    box, column = figure.bounding_box(), page.locator("article").bounding_box()
+    assert box["width"] > 500 and box["x"] + box["width"] <= column["x"] + column["width"] + 1
+
+
+def test_the_equations_render_offline_with_the_sites_own_katex(visit):
+    visit.open("stages/functional/")
+    page = visit.page
+    equations = page.locator(".arithmatex")
+    assert equations.count() >= 3
+    # KaTeX replaced each equation's TeX with its own markup, with no error.
+    page.wait_for_function("() => [...document.querySelectorAll('.arithmatex')]"
+                           ".every(math => math.querySelector('.katex'))")
+    assert page.locator(".katex-error").count() == 0
+    assert page.locator(".arithmatex .katex-display").count() >= 2
+    shown = page.locator(".arithmatex .katex-display").first
+    shown.scroll_into_view_if_needed()
+    assert shown.is_visible() and shown.bounding_box()["height"] > 20
+    # In KaTeX's own fonts, fetched from this site.
+    fonts = page.evaluate("async () => { await document.fonts.ready; return [...document.fonts]"
+                          ".filter(font => font.status === 'loaded').map(font => font.family) }")
+    assert any(family.startswith("KaTeX_") for family in fonts), fonts
+    assert any(url.endswith(".woff2") and "/katex-" in url for url in visit.requests)
+    # checked by the fixture: no request left 127.0.0.1, none failed, no script error
 
 
 def test_the_nav_reaches_every_page_and_the_diagram_renders(visit, site):

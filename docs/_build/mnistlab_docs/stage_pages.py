@@ -45,11 +45,10 @@ def stage_page(name: str) -> str:
                  f"(../{stage.parent}/) (`mnistlab diff {name}` adds the docstring):\n",
                  fence(sources.stage_diff(name) + sources.settings_diff(name), "diff",
                        f"plugins/{replaced}.py → plugins/{stage.plugin}.py")]
-    parts += ["## Run it\n", run.block()]
-    if name in CNN_STAGES:
-        parts += ["Its loss curves, as the run drew them in its run folder:\n", inline_png(
-            run.run_folder / "loss_curves.png", css_class="loss-curve",
-            alt=f"loss curves of the {name} stage, seed 0")]
+    parts += ["## Run it\n", run.block(),
+              "Its loss curves, as the run drew them in its run folder:\n", inline_png(
+                  run.run_folder / "loss_curves.png", css_class="loss-curve",
+                  alt=f"loss curves of the {name} stage, seed 0")]
     return "\n".join([*parts, verdict(name)])
 
 
