@@ -25,9 +25,11 @@ def fence(text: str, lang: str = "text", title: str = "", wrap: bool = False) ->
     return f"{ticks}{header}\n{text.rstrip()}\n{ticks}\n"
 
 
-def inline_png(path: Path, alt: str, css_class: str = "") -> str:
-    """An ``<img>`` holding the PNG itself, so the page needs no file beside it."""
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+def inline_png(png: Path | io.BytesIO, alt: str, css_class: str = "") -> str:
+    """An ``<img>`` holding the PNG (a file, or one drawn in memory), so the page needs no
+    file beside it."""
+    raw = png.getvalue() if isinstance(png, io.BytesIO) else Path(png).read_bytes()
+    data = base64.b64encode(raw).decode("ascii")
     return f'<img class="{css_class}" alt="{alt}" src="data:image/png;base64,{data}">\n'
 
 
