@@ -22,9 +22,33 @@ from mnistlab.cli_look import compare, predict, show
 from mnistlab.cli_options import UserError, set_options, stage_name
 from mnistlab.errors import MnistlabError
 
+DEBUG_HELP = "Show Python tracebacks for errors (before or after the command's name)."
+
+
+def _remember_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:  # anywhere on the line: the main group reads it when an error comes out
+        ctx.find_root().ensure_object(dict)["debug"] = True
+
+
+def _with_global_options(command: click.Command) -> click.Command:
+    """Let ``command`` (and a group's commands) take ``--debug`` too, after its own name."""
+    if not any(param.name == "debug" for param in command.params):
+        command.params.append(click.Option(["--debug"], is_flag=True, expose_value=False,
+                                           callback=_remember_debug, help=DEBUG_HELP))
+    for sub in getattr(command, "commands", {}).values():
+        _with_global_options(sub)
+    return command
+
 
 class Mnistlab(click.Group):
-    """Turns every ``MnistlabError`` into one clear line (a traceback only with ``--debug``)."""
+    """Turns every ``MnistlabError`` into one clear line (a traceback only with ``--debug``).
+
+    Every command added to it takes the global ``--debug`` too, so that it may come before
+    the command's name or after it (``mnistlab run --stage fit --debug``).
+    """
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        super().add_command(_with_global_options(cmd), name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -39,16 +63,17 @@ class Mnistlab(click.Group):
 
 @click.group(cls=Mnistlab, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mnistlab")
-@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.option("--debug", is_flag=True, expose_value=False, callback=_remember_debug,
+              help=DEBUG_HELP)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context) -> None:
     """Learn how PyTorch training code is put together, one swapped piece at a time.
 
     Each stage of the "What is torch.nn really?" tutorial is its previous
     stage with one plugin swapped. Start with `mnistlab stages`, then
     `mnistlab run --stage NAME` with one of its names.
     """
-    ctx.ensure_object(dict)["debug"] = debug
+    ctx.ensure_object(dict).setdefault("debug", False)
 
 
 @cli.command()

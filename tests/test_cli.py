@@ -112,10 +112,22 @@ def test_debug_shows_the_traceback(tmp_path):
     line = refused("run", "--stage", "fit", "--epochs", "1", "--data", tiny_data(), "--out",
                    str(tmp_path / "run"), "--plugin", path)
     assert "ValueError: boom" in line  # one line without --debug
-    done = invoke("--debug", "run", "--stage", "fit", "--epochs", "1", "--data", tiny_data(),
-                  "--out", str(tmp_path / "debugged"), "--plugin", path)
-    assert done.exit_code == 2
-    assert "Traceback" in done.stderr and "ValueError: boom" in done.stderr
+    command = ["run", "--stage", "fit", "--epochs", "1", "--data", tiny_data(), "--plugin", path]
+    for where, args in (("before", ["--debug", *command]), ("after", [*command, "--debug"])):
+        done = invoke(*args, "--out", str(tmp_path / where))
+        assert done.exit_code == 2
+        assert "Traceback" in done.stderr and "ValueError: boom" in done.stderr
+
+
+def test_debug_is_taken_after_any_command_and_its_help_says_so(tmp_path):
+    # `data list` is a command of a group: it takes --debug as well.
+    assert invoke("data", "list", "--data-dir", str(tmp_path), "--debug").exit_code == 0
+    done = invoke("diff", "scratch", "--debug")  # a MnistlabError: the first stage swaps nothing
+    assert done.exit_code == 2 and "Traceback" in done.stderr
+    for command in ([], ["run"], ["data", "fetch"], ["show"]):
+        words = " ".join(invoke(*command, "--help").output.split())  # as click wraps them
+        assert "--debug Show Python tracebacks for errors (before or after the command's name)" \
+            in words
 
 
 @pytest.mark.slow  # a real process writing into a real pipe, which is no terminal
