@@ -149,13 +149,14 @@ def _number(value: float | None, spec: str) -> str:
 @click.option("--data", help=DATA_HELP)
 @click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
 @click.option("--out", type=click.Path(dir_okay=False),
-              help="Where to save it [default: digit.png, or digits.png with --grid].")
+              help="Where to save it [default: a new file in the system's temporary folder].")
 def show(index: int, grid: int | None, data: str | None, data_dir: str | None,
          out: str | None) -> None:
     """Save a training digit as a picture: the tutorial's first plot.
 
     By default x_train[0], its 28x28 gray pixels drawn 10 times larger. Prints
-    where the picture is and the digit's label.
+    where the picture is and the digit's label. Without --out the picture goes
+    into the system's temporary folder, never into the current one.
     """
     from mnistlab import data as datasets
     from mnistlab import plots
@@ -166,13 +167,27 @@ def show(index: int, grid: int | None, data: str | None, data_dir: str | None,
     images = splits.x_train[index:index + count]
     labels = [int(label) for label in splits.y_train[index:index + count]]
     if grid is None:
-        path = plots.save_figure(plots.digit_image(images[0]), out or "digit.png")
+        path = plots.save_figure(plots.digit_image(images[0]),
+                                 out or _temporary_png(f"digit-{index}"))
         click.echo(f"saved {path}")
         click.echo(f"label: {labels[0]}")
     else:
-        path = plots.save_figure(plots.digit_grid(images, labels), out or "digits.png")
+        path = plots.save_figure(plots.digit_grid(images, labels),
+                                 out or _temporary_png(f"digits-{index}-{index + count - 1}"))
         click.echo(f"saved {path}")
         click.echo(f"labels: {' '.join(map(str, labels))}")
+
+
+def _temporary_png(name: str) -> Path:
+    """A new file ``mnistlab-NAME-XXXXXXXX.png`` in the system's temporary folder, made by
+    ``mkstemp`` (so no other user can have put one there): a picture asked for only to be
+    looked at lands where nothing of the user's is, and where the system clears it away."""
+    import os
+    import tempfile
+
+    handle, path = tempfile.mkstemp(prefix=f"mnistlab-{name}-", suffix=".png")
+    os.close(handle)
+    return Path(path)
 
 
 def _check_range(images: np.ndarray, what: str, start: int, count: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import matplotlib.image
@@ -164,12 +165,29 @@ def test_a_run_folder_keeps_its_loss_curves_and_digit_grid_at_their_stated_sizes
 # show ----------------------------------------------------------------------
 
 
-def test_show_saves_the_first_training_digit_pixel_for_pixel(sample, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+@pytest.fixture
+def temporary_folder(tmp_path, monkeypatch) -> Path:
+    """The system's temporary folder, as the tempfile module sees it: a fresh one."""
+    folder = tmp_path / "temporary"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_show_saves_the_first_training_digit_pixel_for_pixel(sample, tmp_path, monkeypatch,
+                                                             temporary_folder):
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
     result = invoke("show", "--data", "sample")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == ["saved digit.png", f"label: {sample.y_train[0]}"]
-    pixels = matplotlib.image.imread(tmp_path / "digit.png")
+    saved, label = result.stdout.splitlines()
+    assert label == f"label: {sample.y_train[0]}"
+    # Nothing in the current folder: the picture is a new file in the temporary folder.
+    assert list(here.iterdir()) == []
+    (picture,) = temporary_folder.iterdir()
+    assert saved == f"saved {picture}" and picture.name.startswith("mnistlab-digit-0-")
+    pixels = matplotlib.image.imread(picture)
     assert pixels.shape[:2] == (280, 280)
     gray = pixels[..., 0]
     assert np.array_equal(gray, pixels[..., 1]) and np.array_equal(gray, pixels[..., 2])
@@ -180,13 +198,18 @@ def test_show_saves_the_first_training_digit_pixel_for_pixel(sample, tmp_path, m
                                atol=1 / 255 + 1e-6)
 
 
-def test_show_grid_saves_labelled_digits_from_the_index(sample, tmp_path):
+def test_show_grid_saves_labelled_digits_from_the_index(sample, tmp_path, temporary_folder):
     out = tmp_path / "grid.png"
     result = invoke("show", "--data", "sample", "--grid", "10", "--index", "5", "--out", str(out))
     assert result.exit_code == 0, result.output
     labels = " ".join(str(label) for label in sample.y_train[5:15])
     assert result.stdout.splitlines() == [f"saved {out}", f"labels: {labels}"]
     assert png_size(out) == (800, 240)
+    assert list(temporary_folder.iterdir()) == []  # --out: nothing else is written
+    again = invoke("show", "--data", "sample", "--grid", "10", "--index", "5")
+    (picture,) = temporary_folder.iterdir()
+    assert again.stdout.splitlines()[0] == f"saved {picture}"
+    assert picture.name.startswith("mnistlab-digits-5-14-") and png_size(picture) == (800, 240)
 
 
 def test_show_past_the_last_digit_is_a_one_line_error(tmp_path):
