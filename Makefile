@@ -26,7 +26,7 @@ $(VENV)/.installed: $(VENV)/.installed-run
 	touch $@
 
 run: $(VENV)/.installed-run  ## install what a run needs, then train the default stage on the embedded sample
-	$(BIN)/mnistlab run --stage dataloader
+	$(BIN)/mnistlab run
 
 test: install  ## install, then run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest

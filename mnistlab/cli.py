@@ -21,6 +21,7 @@ from mnistlab.cli_info import data, diff, plugins, stages
 from mnistlab.cli_look import compare, predict, show
 from mnistlab.cli_options import UserError, set_options, stage_name
 from mnistlab.errors import MnistlabError
+from mnistlab.stages import DEFAULT_STAGE
 
 DEBUG_HELP = "Show Python tracebacks for errors (before or after the command's name)."
 
@@ -78,7 +79,7 @@ def cli(ctx: click.Context) -> None:
 
 @cli.command()
 @click.option("--stage", "-s", callback=stage_name,
-              help="The stage to run (see `mnistlab stages`).")
+              help=f"The stage to run (see `mnistlab stages`) [default: {DEFAULT_STAGE}].")
 @click.option("--epochs", type=click.IntRange(min=0),
               help="Epochs to train [default: as many examples as the tutorial sees: "
                    "2 on full MNIST, 25 on the sample].")
@@ -119,7 +120,7 @@ def cli(ctx: click.Context) -> None:
 @click.option("--trace", is_flag=True, help="Print every hook call to stderr.")
 def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_save: bool,
         nproc: int | None, as_json: bool, quiet: bool, trace: bool, **settings: Any) -> None:
-    """Run one stage: train, then score the validation set.
+    """Run one stage (without --stage, the default one): train, then score the validation set.
 
     Writes a run folder (config, metrics, checkpoints, final weights, plots).
     Ctrl-C stops after saving nothing half-written; --resume continues.
@@ -137,13 +138,16 @@ def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_
                         f"{'--stage' if stage is not None else '--out'}")
     if resume and force:
         raise UserError("--force replaces a run and --resume continues one; drop --force")
-    if not resume and stage is None:
-        raise UserError("missing --stage; run `mnistlab stages` to list them")
     writer = launch.rank() == 0  # of N processes, only rank 0 prints and writes
     quiet = quiet or not writer
     if no_save and (out is not None or resume):
         raise UserError("--no-save keeps no run folder; drop it, or drop "
                         f"{'--out' if out is not None else '--resume'}")
+    if not resume and stage is None:
+        stage = DEFAULT_STAGE
+        if not quiet:
+            click.echo(f"no --stage given: training the {stage} stage (`mnistlab stages` lists "
+                       "them all)")
     folder = (RunFolder(resume) if resume else None if no_save or not writer
               else RunFolder(out) if out is not None else RunFolder.new(stage))
     try:

@@ -10,7 +10,7 @@ import pytest
 from helpers import invoke, mnistlab_process, refused, tiny_data, write_plugin
 
 from mnistlab import __version__
-from mnistlab.stages import STAGE_NAMES
+from mnistlab.stages import DEFAULT_STAGE, STAGE_NAMES
 
 # `mnistlab run` keeps each run in runs/STAGE-...: its pictures are not the point here.
 pytestmark = pytest.mark.usefixtures("blank_pictures")
@@ -76,6 +76,19 @@ def test_the_default_epochs_match_the_tutorials_examples_and_say_so():
                     "--no-save")
     assert json.loads(result.output.splitlines()[-1])["epochs"] == 25
     assert "25 epochs: as many examples as the tutorial's" in result.output
+
+
+def test_run_without_a_stage_trains_the_default_stage_and_says_so_in_one_line():
+    result = invoke("run", "--epochs", "1", "--data", tiny_data(), "--no-save", "--json")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == (f"no --stage given: training the {DEFAULT_STAGE} stage "
+                        "(`mnistlab stages` lists them all)")
+    assert lines[1].startswith("data: ")
+    assert json.loads(lines[-1])["stage"] == DEFAULT_STAGE
+    quiet = invoke("run", "--epochs", "1", "--data", tiny_data(), "--no-save", "--quiet")
+    assert quiet.exit_code == 0 and quiet.output == ""
+    assert f"[default: {DEFAULT_STAGE}]" in invoke("run", "--help").output
 
 
 def test_quiet_prints_only_the_json():

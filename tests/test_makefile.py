@@ -27,7 +27,7 @@ def installs(commands: list[str]) -> list[str]:
 def test_make_run_installs_torch_and_mnistlab_without_extras(tmp_path):
     commands = planned("run", tmp_path)
     assert installs(commands) == ["--upgrade pip", '"torch==2.13.0"', "-e ."]
-    assert commands[-1].endswith("/bin/mnistlab run --stage dataloader")
+    assert commands[-1].endswith("/bin/mnistlab run")  # the default stage
 
 
 @pytest.mark.parametrize("target", ["test", "test-fast", "lint", "docs", "install"])
