@@ -18,6 +18,7 @@ import click
 
 from mnistlab.errors import MnistlabError, closest
 from mnistlab.stages import STAGE_NAMES
+from mnistlab.words import plural
 
 if TYPE_CHECKING:
     import numpy as np
@@ -194,8 +195,10 @@ def _check_range(images: np.ndarray, what: str, start: int, count: int) -> None:
     """Refuse digits past the end, which numpy slicing would silently drop."""
     total = len(images)
     if start + count > total:
-        raise MnistlabError(f"digits {start}..{start + count - 1} do not exist: "
-                            f"there are {total:,} {what} digits (0..{total - 1})")
+        wanted = (f"digit {start} does" if count == 1
+                  else f"digits {start}..{start + count - 1} do")
+        raise MnistlabError(f"{wanted} not exist: there {'is' if total == 1 else 'are'} "
+                            f"{plural(total, f'{what} digit', spec=',')} (0..{total - 1})")
 
 
 @click.command()

@@ -25,6 +25,7 @@ from matplotlib.ticker import MaxNLocator
 
 from mnistlab.atomic import atomic_write
 from mnistlab.errors import MnistlabError
+from mnistlab.words import plural
 
 DPI = 100
 """Dots per inch of every figure here: a size of W x H pixels is W/100 x H/100 inches."""
@@ -111,7 +112,7 @@ def digit_grid(images: np.ndarray, labels: Sequence[int],
     if count == 0:
         raise ValueError("digit_grid needs at least one image")
     if len(labels) != count or (predictions is not None and len(predictions) != count):
-        raise ValueError(f"digit_grid got {count} images but a different number of "
+        raise ValueError(f"digit_grid got {plural(count, 'image')} but a different number of "
                          "labels or predictions")
     if ncols < 1:
         raise ValueError(f"ncols must be at least 1, got {ncols}")

@@ -41,6 +41,7 @@ from mnistlab.runfolder import CHECKPOINT, GRID_DIGITS, MODEL, RunFolder
 from mnistlab.session import Session
 from mnistlab.stages import STAGE_NAMES, hyper_of
 from mnistlab.types import RunResult
+from mnistlab.words import plural
 
 # Layers that compute differently in training and in eval mode.
 _MODE_LAYERS = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.modules.dropout._DropoutNd)
@@ -251,7 +252,7 @@ def resume(folder: str | Path | RunFolder, *, plugins: tuple[str, ...] = (),
                                 ) from None
         done = session.first_epoch - 1
         if config.epochs < done:  # only a smaller --epochs than recorded can get here
-            raise MnistlabError(f"the run in {str(folder)!r} has trained {done} epochs; "
+            raise MnistlabError(f"the run in {str(folder)!r} has trained {plural(done, 'epoch')}; "
                                 f"--epochs {config.epochs} would train none: pass more than "
                                 f"{done} to train longer, or leave --epochs out")
         return Run(session, folder if write else None).train()

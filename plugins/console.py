@@ -8,6 +8,7 @@ it out. Block it with ``--no-plugin console`` or replace it with your own
 from mnistlab.config import TUTORIAL_EPOCHS, tutorial_epochs
 from mnistlab.hookspecs import hookimpl
 from mnistlab.introspect import describe, describe_update
+from mnistlab.words import plural
 
 PRINTS_ONLY = True
 
@@ -20,7 +21,7 @@ def _number(value, digits=4):
 def before_run(session):
     config = session.config
     print(f"data: {session.data.description}")
-    print(f"stage {config.stage}: {config.epochs} epochs, bs {config.bs} (valid "
+    print(f"stage {config.stage}: {plural(config.epochs, 'epoch')}, bs {config.bs} (valid "
           f"{config.valid_bs}), seed {config.seed}, device {session.device}, update "
           f"{describe_update(session.opt)}")
     swapped = [f"{piece} by {filled.plugin} ({filled.origin})"
@@ -37,11 +38,11 @@ def before_run(session):
     if config.options:
         print(f"options: {', '.join(f'{k}={v}' for k, v in config.options.items())}")
     if config.epochs == tutorial_epochs(config.data) != TUTORIAL_EPOCHS:
-        print(f"{config.epochs} epochs: as many examples as the tutorial's 2 epochs over 50,000 "
-              "images (pass --epochs to choose)")
+        print(f"{plural(config.epochs, 'epoch')}: as many examples as the tutorial's 2 epochs "
+              "over 50,000 images (pass --epochs to choose)")
     if session.first_epoch > config.epochs:  # a finished run, resumed
-        print(f"nothing to train: all {config.epochs} epochs are done (pass --epochs N to "
-              "train longer)")
+        print(f"nothing to train: the run's {plural(config.epochs, 'epoch')} "
+              f"{'is' if config.epochs == 1 else 'are'} done (pass --epochs N to train longer)")
     else:
         print(f"{'epoch':>5}  {'train loss':>10}  {'valid loss':>10}  {'valid acc':>9}  "
               f"{'seconds':>7}")
@@ -61,5 +62,5 @@ def after_epoch(result):
 def after_run(session, result):
     if session.stopped:
         print(f"stopped early: {session.stopped}")
-    print(f"validation after training: loss {result.valid_loss:.4f}, "
-          f"accuracy {result.valid_acc:.4f} ({result.steps} steps, {result.seconds:.1f} s)")
+    print(f"validation after training: loss {result.valid_loss:.4f}, accuracy "
+          f"{result.valid_acc:.4f} ({plural(result.steps, 'step')}, {result.seconds:.1f} s)")

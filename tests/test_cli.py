@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ from helpers import invoke, mnistlab_process, refused, tiny_data, write_plugin
 
 from mnistlab import __version__
 from mnistlab.stages import DEFAULT_STAGE, STAGE_NAMES
+from mnistlab.words import plural
 
 # `mnistlab run` keeps each run in runs/STAGE-...: its pictures are not the point here.
 pytestmark = pytest.mark.usefixtures("blank_pictures")
@@ -89,6 +91,34 @@ def test_run_without_a_stage_trains_the_default_stage_and_says_so_in_one_line():
     quiet = invoke("run", "--epochs", "1", "--data", tiny_data(), "--no-save", "--quiet")
     assert quiet.exit_code == 0 and quiet.output == ""
     assert f"[default: {DEFAULT_STAGE}]" in invoke("run", "--help").output
+
+
+# "1 epochs", "1 steps": a one, then a plural noun (not a noun ending in ss, like "class").
+ONE_THEN_PLURAL = re.compile(r"(?<![\d.,])\b1 [a-z]*[a-rt-z]s\b")
+
+
+def test_counts_of_one_are_singular(tmp_path):
+    # One epoch of one step: the whole tiny training split in one batch.
+    command = ["run", "--stage", "scratch", "--epochs", "1", "--bs", "256", "--data", tiny_data()]
+    done = invoke(*command, "--out", str(tmp_path / "run"))
+    assert "stage scratch: 1 epoch, bs 256" in done.output and "(1 step, " in done.output
+    resumed = invoke("run", "--resume", str(tmp_path / "run"))
+    assert "nothing to train: the run's 1 epoch is done" in resumed.output
+    refused_lines = [refused("run", "--resume", str(tmp_path / "run"), "--epochs", "0"),
+                     refused("show", "--data", "sample", "--index", "4000")]
+    assert "has trained 1 epoch;" in refused_lines[0]
+    assert refused_lines[1].startswith("digit 4000 does not exist: there are 4,000 sample train")
+    for output in (done.output, resumed.output, *refused_lines):
+        assert ONE_THEN_PLURAL.findall(output) == [], output
+    assert ONE_THEN_PLURAL.findall("1 epochs, 1 steps, 1 class, 0.1 s, 21 epochs") == [
+        "1 epochs", "1 steps"]
+
+
+@pytest.mark.parametrize(("count", "words"), [(0, "0 epochs"), (1, "1 epoch"), (2, "2 epochs")])
+def test_plural_agrees_with_the_count(count, words):
+    assert plural(count, "epoch") == words
+    assert plural(count * 2000, "process", "processes", spec=",") == (
+        "0 processes", "2,000 processes", "4,000 processes")[count]
 
 
 def test_quiet_prints_only_the_json():
