@@ -1,5 +1,9 @@
 """Observer: print the run as it goes, one line per epoch.
 
+The early stages' loop also reports what the tutorial prints after each epoch,
+the loss and accuracy of the last training batch alone; the line shows that
+accuracy as a count of the batch's digits, since it says little about the model.
+
 It only shows the run, and says so with ``PRINTS_ONLY``: ``--quiet`` leaves
 it out. Block it with ``--no-plugin console`` or replace it with your own
 ``after_epoch``.
@@ -48,13 +52,23 @@ def before_run(session):
               f"{'seconds':>7}")
 
 
+def _last_batch_rows(session):
+    """How many digits the epoch's last batch holds: those left after the full batches."""
+    rows, bs = len(session.data.x_train), session.config.bs
+    return rows % bs or bs
+
+
 @hookimpl
-def after_epoch(result):
+def after_epoch(session, result):
     line = (f"{result.epoch:>5}  {result.train_loss:>10.4f}  {_number(result.valid_loss):>10}  "
             f"{_number(result.valid_acc):>9}  {result.seconds:>7.2f}")
     if result.last_batch_loss is not None:
-        line += (f"  last batch: loss {result.last_batch_loss:.4f}, "
-                 f"accuracy {result.last_batch_acc:.4f}")
+        # What the tutorial prints, on one small batch: a count, so that nobody reads it as the
+        # model's accuracy (the validation after training is that).
+        rows = _last_batch_rows(session)
+        right = round(result.last_batch_acc * rows)
+        line += (f"  last batch of {plural(rows, 'digit')}: {right} right, "
+                 f"loss {result.last_batch_loss:.4f}")
     print(line)
 
 

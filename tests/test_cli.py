@@ -67,8 +67,15 @@ def test_run_prints_the_data_then_one_line_per_epoch_then_json(sample_batches):
 
 
 def test_early_stages_print_the_tutorials_last_batch_numbers_and_a_labelled_validation():
-    result = invoke("run", "--stage", "scratch", "--epochs", "1", "--data", tiny_data())
-    assert "last batch: loss" in result.output
+    # 256 training rows in batches of 100: the last batch holds 56.
+    result = invoke("run", "--stage", "scratch", "--epochs", "1", "--bs", "100", "--data",
+                    tiny_data(), "--no-save", "--json")
+    found = re.search(r"  last batch of 56 digits: (\d+) right, loss ([\d.]+)$", result.output,
+                      re.M)
+    assert found, result.output
+    last = json.loads(result.output.splitlines()[-1])["history"][-1]
+    assert int(found[1]) == round(last["last_batch_acc"] * 56)
+    assert float(found[2]) == pytest.approx(last["last_batch_loss"], abs=1e-4)
     assert "validation after training: loss" in result.output
 
 
