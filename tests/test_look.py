@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import invoke, png_size, quick_run, refused
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 
@@ -64,7 +65,29 @@ def test_loss_curves_draw_train_solid_valid_dashed_and_accuracy_beside():
     assert same_color(lines["fit train"].get_color(), lines["fit valid"].get_color())
     assert not same_color(lines["fit train"].get_color(), lines["scratch train"].get_color())
     assert [line.get_label() for line in acc_ax.lines] == ["fit"]
-    assert loss_ax.get_title() and loss_ax.get_xlabel() == "epoch" and loss_ax.get_legend()
+    assert loss_ax.get_title() and loss_ax.get_xlabel() == "epoch"
+    (legend,) = figure.legends  # one entry per run, in its colour, for both panels
+    assert [text.get_text() for text in legend.get_texts()] == ["scratch", "fit"]
+    assert same_color(legend.legend_handles[1].get_color(), lines["fit train"].get_color())
+
+
+@pytest.mark.parametrize("names", [
+    ["fit"],
+    ["dataloader", "validation", "fit"],
+    [f"runs/fit-20261130-1015{i:02d}" for i in range(9)],  # compare's long folder names
+])
+def test_the_loss_curves_legend_covers_no_curve_and_fits_the_picture(names):
+    histories = {name: history(*[(1 / epoch + i, 0.5 / epoch + i, 0.9) for epoch in (1, 2, 3)])
+                 for i, name in enumerate(names)}
+    figure = plots.loss_curves(histories)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    (legend,) = figure.legends
+    box = legend.get_window_extent(renderer)
+    width, height = plots.LOSS_CURVES_SIZE
+    assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height
+    for ax in figure.axes:  # the panels with their titles, tick labels and axis labels
+        assert not box.overlaps(ax.get_tightbbox(renderer)), ax.get_title()
 
 
 def test_loss_curves_say_when_no_run_measured_accuracy():
@@ -90,8 +113,12 @@ def test_digit_grid_marks_wrong_predictions_in_red(sample, tmp_path):
     frames = [same_color(frame.get_edgecolor(), plots.WRONG_COLOR)
               for frame in figure.axes[0].patches]
     assert frames == wrong
-    # 3 columns x 2 rows of 100 x 120 pixel cells.
-    assert png_size(plots.save_figure(figure, tmp_path / "grid.png")) == (300, 240)
+    # The caption above the grid says how to read the titles.
+    assert [text.get_text() for text in figure.texts] == ["predicted (true), wrong ones in red"]
+    # 3 columns x 2 rows of 100 x 120 pixel cells, under the caption's 24 pixels.
+    assert png_size(plots.save_figure(figure, tmp_path / "grid.png")) == (300, 264)
+    narrow = plots.digit_grid(sample.x_valid[:1], [3], predictions=[5])
+    assert [text.get_text() for text in narrow.texts] == ["predicted (true)"]
 
 
 def test_digit_grid_titles_labels_and_takes_rows_or_images(sample):
@@ -99,6 +126,7 @@ def test_digit_grid_titles_labels_and_takes_rows_or_images(sample):
     for images in (rows, rows.reshape(4, 28, 28)):
         figure = plots.digit_grid(images, sample.y_train[:4])
         assert grid_titles(figure) == ([str(y) for y in sample.y_train[:4]], [False] * 4)
+        assert figure.texts == []  # titles that are labels alone need no caption
         np.testing.assert_array_equal(figure.axes[0].images[2].get_array(),
                                       rows[2].reshape(28, 28))
     with pytest.raises(ValueError, match="labels"):
@@ -155,10 +183,10 @@ def test_save_figure_replaces_an_existing_file_and_leaves_nothing_else(tmp_path)
 
 def test_a_run_folder_keeps_its_loss_curves_and_digit_grid_at_their_stated_sizes(tmp_path):
     quick_run(out=tmp_path / "run", epochs=2)
-    for name, size in (("loss_curves.png", plots.LOSS_CURVES_SIZE), ("digits.png", (800, 360))):
+    for name, size in (("loss_curves.png", plots.LOSS_CURVES_SIZE), ("digits.png", (800, 384))):
         width, height = png_size(tmp_path / "run" / name)
         assert width >= 300 and height >= 200
-        assert (width, height) == size  # the digit grid: 24 digits, 8 to a row
+        assert (width, height) == size  # the digit grid: 24 digits, 8 to a row, and a caption
     assert not list((tmp_path / "run").glob(".*tmp"))
 
 
@@ -316,7 +344,7 @@ def test_predict_prints_each_digit_and_the_accuracy_and_saves_the_grid(trained, 
     correct = int((expected == sample.y_valid[:16]).sum())
     assert lines[17] == f"accuracy: {correct}/16 ({correct / 16:.1%})"
     assert lines[18] == f"saved {folder / 'predictions.png'}"
-    assert png_size(folder / "predictions.png") == (800, 240)
+    assert png_size(folder / "predictions.png") == (800, 264)
 
 
 def test_predict_feeds_cnn_stages_images(tmp_path, sample):
@@ -333,7 +361,7 @@ def test_predict_feeds_cnn_stages_images(tmp_path, sample):
     result = invoke("predict", str(folder), "--n", "3", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert [int(line.split()[2]) for line in result.stdout.splitlines()[1:4]] == expected
-    assert png_size(out) == (300, 120)
+    assert png_size(out) == (300, 144)
 
 
 def test_predict_more_digits_than_the_run_has_is_a_one_line_error(trained):
