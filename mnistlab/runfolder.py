@@ -12,7 +12,8 @@ A run folder holds::
 
 Every file is written atomically (:mod:`mnistlab.atomic`), so an interrupted
 run leaves only complete files. While a run writes, it holds the folder's lock
-(``.lock``): a second run into it is refused, not mixed in. A folder is data:
+(``.lock``, removed when the run ends, see :mod:`mnistlab.lockfile`): a second run
+into it is refused, not mixed in. A folder is data:
 reading one never imports the plugins it names, never follows a symbolic link,
 and touches only names that mnistlab made.
 """
@@ -31,6 +32,7 @@ from typing import Any
 from mnistlab import swap
 from mnistlab.atomic import atomic_write, is_temporary, write_text
 from mnistlab.errors import MnistlabError
+from mnistlab.lockfile import Busy, LockFile
 from mnistlab.run_files import load_torch, metrics_csv, read_metrics, save_torch
 
 CONFIG = "config.json"
@@ -101,8 +103,6 @@ class RunFolder:
         in once its first epoch is saved (:mod:`mnistlab.swap`): until then, and
         whenever it is interrupted, the folder holds the old run, usable.
         """
-        from filelock import FileLock, Timeout
-
         if self.made:
             self._make_new()
         folder = self.path
@@ -114,9 +114,9 @@ class RunFolder:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             self._refuse_links()
-            lock = FileLock(folder / LOCK, timeout=0)
+            lock = LockFile(folder / LOCK)
             lock.acquire()
-        except Timeout:
+        except Busy:
             raise MnistlabError(f"run folder {str(folder)!r} is in use by another mnistlab "
                                 "run; wait for it to end, or choose another --out") from None
         except OSError as error:
@@ -188,16 +188,14 @@ class RunFolder:
 
     def settled(self) -> RunFolder:
         """Put right what a killed process left, unless a run holds the folder; for readers."""
-        from filelock import FileLock, Timeout
-
         if self.read_settled or not self.path.is_dir():  # once per reader: one lock, one scan
             return self
         self.read_settled = True
         try:
             self._refuse_links()
-            with FileLock(self.path / LOCK, timeout=0):
+            with LockFile(self.path / LOCK):
                 self._settle()
-        except (Timeout, OSError, MnistlabError):  # a run writes, or the folder is read-only,
+        except (Busy, OSError, MnistlabError):  # a run writes, or the folder is read-only,
             pass  # or holds a link that a run will refuse: read it as it is
         return self
 
