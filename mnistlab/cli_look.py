@@ -27,13 +27,17 @@ DATA_HELP = ("sample, mnist, fashion-mnist, or a local file or folder "
              "[default: mnist if downloaded, else sample].")
 DATA_DIR_HELP = "The dataset cache [default: $MNISTLAB_DATA or the user cache folder]."
 
+
 @dataclass(frozen=True)
 class Compared:
     """One run in ``compare``: where it came from, its history and its final scores.
 
-    A final score is ``None`` when the run did not record it: a run folder keeps
-    only the per-epoch metrics, and stages before ``validation`` measure nothing
-    on the valid split during training.
+    The final scores are the validation after training, which every run measures the
+    same way, whatever its loop measured each epoch (the early stages' loops measure
+    nothing on the valid split, ``fit()`` the loss alone). A run folder keeps them in
+    ``scores.json``; a folder written before mnistlab kept them is scored here, from
+    its final weights. A run that never finished has none: its scores are ``None``,
+    and ``missing`` says why.
     """
 
     name: str
@@ -41,6 +45,7 @@ class Compared:
     history: list[dict[str, Any]]
     valid_loss: float | None
     valid_acc: float | None
+    missing: str | None = None
 
 
 @click.command()
@@ -96,14 +101,29 @@ def _is_run_folder(argument: str) -> bool:
 
 
 def _read_folder(folder: str) -> Compared:
-    from mnistlab.runfolder import RunFolder
+    from mnistlab.runfolder import MODEL, RunFolder
 
     run = RunFolder(folder)
-    config = run.read_record()
-    history = run.read_history()
-    last = history[-1] if history else {}
-    return Compared(folder, config["stage"], history, last.get("valid_loss"),
-                    last.get("valid_acc"))
+    stage, history = run.read_record()["stage"], run.read_history()
+    scores = run.read_scores()
+    if scores is not None:
+        return Compared(folder, stage, history, scores["valid_loss"], scores["valid_acc"])
+    if not (run.path / MODEL).is_file():
+        return Compared(folder, stage, history, None, None, "the run did not finish; "
+                        f"`mnistlab run --resume {folder}` finishes it")
+    return Compared(folder, stage, history, *_score_now(run))
+
+
+def _score_now(run: Any) -> tuple[float | None, float | None, str | None]:
+    """Score the final weights of a run that an older mnistlab kept without its scores."""
+    from mnistlab.metrics import final_scores
+    from mnistlab.runner import open_run
+
+    try:
+        session, _ = open_run(run)
+    except MnistlabError as error:  # its --plugin files, its data: what `predict` needs too
+        return None, None, f"cannot be scored here: {error}"
+    return (*final_scores(session), None)
 
 
 def _train(stage: str, *, epochs: int | None, seed: int, data: str | None) -> Compared:
@@ -130,8 +150,9 @@ def _print_table(compared: Sequence[Compared]) -> None:
                       _number(last.get("train_loss"), ".4f"), _number(run.valid_loss, ".4f"),
                       _number(run.valid_acc, ".1%"),
                       _number(sum(seconds) / len(seconds) if seconds else None, ".2f"))
-    if any(run.valid_loss is None for run in compared):
-        table.caption = "-: not recorded (a run folder of a stage before 'validation')"
+    missing = [f"{run.name}: {run.missing}" for run in compared if run.missing]
+    table.caption = "\n".join(["valid loss, valid acc: the validation after training",
+                               *missing])
     console = Console()
     if not console.is_terminal:  # a pipe or a file: no wrapping, no truncated names
         console = Console(width=200)

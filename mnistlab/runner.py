@@ -33,7 +33,7 @@ from mnistlab.errors import (
     output_failed,
 )
 from mnistlab.introspect import declares
-from mnistlab.metrics import evaluate, first_predictions
+from mnistlab.metrics import final_scores, first_predictions
 from mnistlab.pieces import blame
 from mnistlab.plugin_loading import declared
 from mnistlab.plugin_manager import object_name
@@ -139,8 +139,7 @@ class Run:
             raise self._diverged(diverged) from None
         seconds = time.perf_counter() - started
 
-        valid_loss, valid_acc = evaluate(session.model, session.loss_func.loss,
-                                         session.batches("valid"))
+        valid_loss, valid_acc = final_scores(session)
         result = RunResult(stage=config.stage, config=config, data=session.data.name,
                            epochs=session.history, valid_loss=valid_loss, valid_acc=valid_acc,
                            steps=session.step, seconds=seconds, model=session.model)
@@ -155,7 +154,7 @@ class Run:
         images, labels, predictions = first_predictions(self.session, GRID_DIGITS)
         self.folder.keep_result(weights_of(self.session.model),
                                 plots.loss_curves({result.stage: result.history}),
-                                plots.digit_grid(images, labels, predictions))
+                                plots.digit_grid(images, labels, predictions), result)
 
     def _diverged(self, diverged: Diverged) -> MnistlabError:
         """The error for a training loss that became NaN or infinite: what to change."""

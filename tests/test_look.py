@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,7 +21,9 @@ from matplotlib.figure import Figure
 
 import mnistlab
 from mnistlab import plots
+from mnistlab.metrics import final_scores
 from mnistlab.plugin_loading import builtin
+from mnistlab.runner import open_run
 from mnistlab.stages import pieces_of
 
 
@@ -29,8 +32,10 @@ def history(*rows: tuple[float, float | None, float | None]) -> list[dict]:
              "seconds": 0.5} for i, (train, valid, acc) in enumerate(rows, start=1)]
 
 
-def make_run_folder(folder: Path, stage: str, rows: list[dict]) -> Path:
-    """A run folder as `mnistlab run --out` writes it, minus the weights and plots."""
+def make_run_folder(folder: Path, stage: str, rows: list[dict],
+                    scores: tuple[float, float] | None = None) -> Path:
+    """A run folder as `mnistlab run --out` writes it, minus the weights and plots; with
+    ``scores`` (valid loss, valid accuracy after training), a finished one."""
     folder.mkdir()
     config = {"stage": stage, "settings": {"stage": stage, "data": "sample"},
               "versions": {}, "data": {}, "plugins": [], "device": "cpu"}
@@ -40,6 +45,9 @@ def make_run_folder(folder: Path, stage: str, rows: list[dict]) -> Path:
                        for key in ("epoch", "train_loss", "valid_loss", "valid_acc", "seconds"))
               for row in rows]
     (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
+    if scores is not None:
+        (folder / "scores.json").write_text(json.dumps(
+            {"valid_loss": scores[0], "valid_acc": scores[1], "steps": 10, "train_seconds": 1.0}))
     return folder
 
 
@@ -275,18 +283,39 @@ def test_compare_two_stages_prints_both_and_saves_the_curves(tmp_path, monkeypat
 
 
 def test_compare_reads_run_folders(tmp_path):
-    early = make_run_folder(tmp_path / "early", "scratch", history((0.9, None, None)))
-    late = make_run_folder(tmp_path / "late", "fit",
-                           history((0.8, 0.5, 0.85), (0.4, 0.3, 0.9125)))
-    out = tmp_path / "both.png"
-    result = invoke("compare", str(early), str(late), "--out", str(out))
+    # The final scores come from scores.json, whatever the loop measured each epoch.
+    early = make_run_folder(tmp_path / "early", "scratch", history((0.9, None, None)),
+                            scores=(0.45, 0.875))
+    late = make_run_folder(tmp_path / "late", "fit", history((0.8, 0.5, None), (0.4, 0.3, None)),
+                           scores=(0.31, 0.9125))
+    cut = make_run_folder(tmp_path / "cut", "fit", history((0.8, 0.5, None)))  # no end
+    out = tmp_path / "all.png"
+    result = invoke("compare", str(early), str(late), str(cut), "--out", str(out))
     assert result.exit_code == 0, result.output
     rows = table_rows(result.stdout)
-    assert rows[str(early)] == ["scratch", "1", "0.9000", "-", "-", "0.50"]
-    assert rows[str(late)] == ["fit", "2", "0.4000", "0.3000", "91.2%", "0.50"]
-    assert "not recorded" in result.stdout
+    assert rows[str(early)] == ["scratch", "1", "0.9000", "0.4500", "87.5%", "0.50"]
+    assert rows[str(late)] == ["fit", "2", "0.4000", "0.3100", "91.2%", "0.50"]
+    assert rows[str(cut)] == ["fit", "1", "0.8000", "-", "-", "0.50"]
+    caption = " ".join(result.stdout.split())
+    assert f"{cut}: the run did not finish; `mnistlab run --resume {cut}` finishes it" in caption
     assert result.stdout.splitlines()[-1] == f"loss curves: {out}"
     assert png_size(out) == (800, 500)
+
+
+def test_compare_shows_the_final_scores_of_every_finished_run_folder(tmp_path):
+    # fit measures no accuracy each epoch; the validation after training does.
+    fit = quick_run("fit", out=tmp_path / "fit")
+    assert fit.history[-1]["valid_acc"] is None
+    old = tmp_path / "old"  # mnistlab 0.1 kept no scores: its final weights are scored here
+    shutil.copytree(Path(__file__).parent / "data" / "run-folder-0.1", old)
+    session, _ = open_run(old)
+    old_loss, old_acc = final_scores(session)
+    result = invoke("compare", str(tmp_path / "fit"), str(old), "--out", str(tmp_path / "c.png"))
+    assert result.exit_code == 0, result.output
+    rows = table_rows(result.stdout)
+    assert rows[str(tmp_path / "fit")][3:5] == [f"{fit.valid_loss:.4f}", f"{fit.valid_acc:.1%}"]
+    assert rows[str(old)][3:5] == [f"{old_loss:.4f}", f"{old_acc:.1%}"]
+    assert "-" not in [cell for row in rows.values() for cell in row]
 
 
 def test_compare_refuses_an_unknown_name_in_one_line_before_training_anything(tmp_path):

@@ -62,6 +62,10 @@ def test_a_run_folder_holds_config_metrics_weights_checkpoint_and_plots(tmp_path
     weights = torch.load(folder / "model.pt", weights_only=True)
     assert torch.equal(weights["lin.weight"], result.model.lin.weight.detach())
     assert torch.load(folder / "checkpoint.pt", weights_only=True)["epoch"] == 2
+    scores = json.loads((folder / "scores.json").read_text())  # the validation after training
+    assert scores == {"valid_loss": result.valid_loss, "valid_acc": result.valid_acc,
+                      "steps": result.steps, "train_seconds": result.seconds}
+    assert RunFolder(folder).read_scores() == scores
 
     for name in ("loss_curves.png", "digits.png"):  # test_look.py looks at what they show
         png_size(folder / name)
