@@ -33,7 +33,9 @@ C's file, and B tries again and finds it held.
 What no lock file can do: a process killed with SIGKILL cannot remove its file
 (the operating system drops its lock, not its name); the next process to take the
 lock uses that file and removes it when done. A file deleted by hand while a run
-holds it lets a second run in, as with any lock file.
+holds it lets a second run in, as with any lock file. A file system without
+``flock`` (some network ones) answers with its error, which the run folder
+reports, rather than a lock of mere existence that a killed run would leave held.
 
 Windows has no ``flock``. There filelock's lock is used, which removes its file
 after letting go; Windows refuses to remove a file that another process has open,
