@@ -217,7 +217,7 @@ def test_a_public_function_names_the_argument_of_the_wrong_type(call, message):
     ("step", 2**80, f"field 'step' is {2**80}, not a count"),
     ("history", [{"epoch": 1, "train_loss": "low"}], "field 'history' holds a damaged row for "
                                                      "epoch 1"),
-    ("history", [], "field 'history' does not hold the 1 epochs saved"),
+    ("history", [], "field 'history' does not hold the 1 epoch saved"),
     ("stopped", 7, "field 'stopped' is 7, not a reason"),
 ])
 def test_a_checkpoint_with_hostile_values_is_one_line_naming_the_field(tmp_path, field, value,
