@@ -131,6 +131,10 @@ STAGES: tuple[Stage, ...] = (
 )
 
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
+
+# The functions the tutorial writes, and the stage where it brings each in (in that order): a
+# stage that `mnistlab export` writes out as a plain program has those the tutorial has then.
+TUTORIAL_FUNCTIONS = {"fit": "module", "get_model": "optim", "get_data": "fit"}
 _BY_NAME = {stage.name: stage for stage in STAGES}
 
 
