@@ -8,6 +8,7 @@ import textwrap
 from mnistlab import sources, stages
 
 from .blocks import fence, inline_png, source_block
+from .downloads import downloads
 from .kept import command
 
 # The CNNs barely learn in the tutorial's 2 epochs of the sample, so their pages train the
@@ -50,7 +51,7 @@ def stage_page(name: str) -> str:
         parts += ["Its loss curves, as the run drew them in its run folder:\n", inline_png(
             run.run_folder / "loss_curves.png", css_class="loss-curve",
             alt=f"loss curves of the {name} stage, seed 0")]
-    return "\n".join([*parts, verdict(name)])
+    return "\n".join([*parts, verdict(name), downloads(name, run.command)])
 
 
 def verdict(name: str) -> str:
