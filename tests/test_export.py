@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import EXAMPLES, invoke, refused
+from helpers import EXAMPLES, invoke, mnistlab_process, refused
 
 from mnistlab.exporter import build
 from mnistlab.stages import STAGE_NAMES, TUTORIAL_FUNCTIONS
@@ -161,6 +161,22 @@ def test_a_script_prints_what_mnistlab_run_prints(tmp_path, case):
     assert numbers(run_script(tmp_path / "script.py", tmp_path)) == numbers(reference(case))
 
 
+@pytest.mark.slow  # two torchrun launches of two processes each
+def test_the_distributed_script_under_torchrun_prints_what_run_nproc_prints(tmp_path):
+    assert invoke("export", "--stage", "distributed", *SETTINGS, "--out",
+                  str(tmp_path)).exit_code == 0
+    script = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+              "2", "distributed.py"]
+    done = subprocess.run(script, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
+    ran = mnistlab_process("run", "--stage", "distributed", *SETTINGS, "--nproc", "2", "--json",
+                           "--no-save", cwd=tmp_path, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-4000:]
+    assert done.stdout.count('{"stage"') == 1  # of the two processes, the first one prints
+    assert numbers(json.loads(done.stdout.splitlines()[-1])) == numbers(
+        json.loads(ran.stdout.splitlines()[-1]))
+
+
 # --- notebooks ---------------------------------------------------------------------------------
 
 
@@ -253,6 +269,9 @@ def test_mistakes_are_one_line(tmp_path):
                    "--format", "py") == (f"--out {tmp_path / 'fit.ipynb'} is a .ipynb file but "
                                          "--format is py; make them agree")
     assert refused("export", "--stage", "fit", "--out", str(tmp_path / "no" / "fit.py")) == (
+        f"folder {str(tmp_path / 'no')!r} does not exist; make it first, or choose another "
+        "--out")
+    assert refused("export", "--stage", "fit", "--out", f"{tmp_path / 'no'}/") == (
         f"folder {str(tmp_path / 'no')!r} does not exist; make it first, or choose another "
         "--out")
     assert refused("export", "--stage", "fit", "--data", "nothing-here").startswith(
