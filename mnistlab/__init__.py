@@ -13,9 +13,12 @@ from mnistlab.hookspecs import hookimpl, hookspec
 from mnistlab.types import Option
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mnistlab.exporter import Exported
     from mnistlab.types import RunResult
 
-__all__ = ["Option", "__version__", "hookimpl", "hookspec", "load", "run"]
+__all__ = ["Option", "__version__", "export", "hookimpl", "hookspec", "load", "run"]
 
 
 def run(stage: str, **settings: Any) -> RunResult:
@@ -52,3 +55,22 @@ def load(run_dir: str, *, plugins: tuple[str, ...] = (),
     from mnistlab.runner import load as load_run
 
     return load_run(run_dir, plugins=plugins, plugin_objects=plugin_objects)
+
+
+def export(stage: str, out: str | Path | None = None, **settings: Any) -> Exported:
+    """Write a stage as the plain PyTorch script (or notebook) it stands for.
+
+    Example:
+        >>> mnistlab.export("fit", "fit.py", epochs=2)  # then: python fit.py
+
+    The script imports nothing of mnistlab and reads its data from a file in
+    the tutorial's ``mnist.pkl.gz`` format, written beside it; its last line
+    is the JSON of ``mnistlab run --json`` with the same settings. ``out`` is
+    the file (or a folder for ``STAGE.py``); ``format="ipynb"`` writes a
+    notebook; ``force=True`` replaces existing files; the other settings are
+    those of :func:`run`. Without ``out`` nothing is written beside you: the
+    data goes to the data cache and ``.text`` holds the script.
+    """
+    from mnistlab.exporter import export as export_stage
+
+    return export_stage(stage, out, **settings)

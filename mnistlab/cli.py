@@ -17,9 +17,10 @@ import click
 
 from mnistlab import signals
 from mnistlab._version import __version__
+from mnistlab.cli_export import export
 from mnistlab.cli_info import data, diff, plugins, stages
 from mnistlab.cli_look import compare, predict, show
-from mnistlab.cli_options import UserError, set_options, stage_name
+from mnistlab.cli_options import UserError, settings_options, stage_name
 from mnistlab.errors import MnistlabError
 from mnistlab.stages import DEFAULT_STAGE
 
@@ -80,30 +81,7 @@ def cli(ctx: click.Context) -> None:
 @cli.command()
 @click.option("--stage", "-s", callback=stage_name,
               help=f"The stage to run (see `mnistlab stages`) [default: {DEFAULT_STAGE}].")
-@click.option("--epochs", type=click.IntRange(min=0),
-              help="Epochs to train [default: as many examples as the tutorial sees: "
-                   "2 on full MNIST, 25 on the sample].")
-@click.option("--bs", type=click.IntRange(min=1), help="Batch size [default: 64].")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True),
-              help="Learning rate [default: 0.5, or 0.1 from the cnn stage on].")
-@click.option("--momentum", type=click.FloatRange(min=0, max=1, max_open=True),
-              help="SGD momentum [default: 0, or 0.9 from the cnn stage on].")
-@click.option("--seed", type=int, help="Seeds the model's weights and the shuffling [default: 0].")
-@click.option("--device", help="cpu, cuda, cuda:N, mps or xpu [default: the stage's device "
-                              "piece].")
-@click.option("--deterministic/--nondeterministic", default=None,
-              help="Deterministic kernels: the same seed gives the same weights on every "
-                   "device [default: deterministic].")
-@click.option("--data", help="sample, mnist, fashion-mnist, or a local file or folder "
-                             "[default: mnist if downloaded, else sample].")
-@click.option("--data-dir", type=click.Path(file_okay=False),
-              help="The dataset cache [default: $MNISTLAB_DATA or the user cache folder].")
-@click.option("--plugin", "-p", "plugins", multiple=True,
-              help="A plugin: a .py file or an importable module. Repeatable.")
-@click.option("--no-plugin", "blocked", multiple=True,
-              help="Do not register the plugin of this name. Repeatable.")
-@click.option("--set", "options", multiple=True, metavar="NAME=VALUE", callback=set_options,
-              help="Set an option that a plugin declares (see `mnistlab plugins`). Repeatable.")
+@settings_options
 @click.option("--out", type=click.Path(file_okay=False),
               help="The run folder: new, empty, or a run to replace with --force "
                    "[default: runs/STAGE-YYYYmmdd-HHMMSS].")
@@ -201,7 +179,7 @@ def _without_nproc(arguments: list[str]) -> list[str]:
     return kept
 
 
-for command in (stages, diff, plugins, data, compare, show, predict):
+for command in (stages, diff, plugins, data, compare, show, predict, export):
     cli.add_command(command)
 
 

@@ -136,6 +136,10 @@ STAGE_NAMES = tuple(stage.name for stage in STAGES)
 # loop as most PyTorch code is written, nn.Linear fed by a DataLoader and updated by
 # torch.optim, the last stage before validation changes what the loop does.
 DEFAULT_STAGE = "dataloader"
+
+# The functions the tutorial writes, and the stage where it brings each in (in that order): a
+# stage that `mnistlab export` writes out as a plain program has those the tutorial has then.
+TUTORIAL_FUNCTIONS = {"fit": "module", "get_model": "optim", "get_data": "fit"}
 _BY_NAME = {stage.name: stage for stage in STAGES}
 
 

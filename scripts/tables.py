@@ -15,10 +15,10 @@ Every run is ``mnistlab.run(STAGE, data=DATA, seed=SEED)`` at the stage's defaul
 epochs as the tutorial's examples: 25 on the sample, 2 on full-size data), one thread per
 run and ``--workers`` runs at a time; each run is kept in ``build/tables/`` as it ends, so a
 stopped script goes on where it stopped. A stage whose swap keeps the numbers, and which gives
-its parent's numbers with seed 0, shares its parent's other seeds (``shared`` in the file). With ``--nproc 2`` (the default on the sample) it also
-trains the distributed stage as two processes with seed 0, for its page to show how far two
-processes drift from one. ``tests/test_tables.py`` trains one recorded run again and wants the
-same numbers.
+its parent's numbers with seed 0, shares its parent's other seeds (``shared`` in the file).
+With ``--nproc 2`` (the default on the sample) it also trains the distributed stage as two
+processes with seed 0, for its page to show how far two processes drift from one.
+``tests/test_tables.py`` trains one recorded run again and wants the same numbers.
 """
 
 from __future__ import annotations

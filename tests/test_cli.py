@@ -35,7 +35,7 @@ def test_help_does_not_import_torch():
 
 @pytest.mark.parametrize("command", [[], ["run"], ["stages"], ["diff"], ["plugins"], ["data"],
                                      ["data", "list"], ["data", "fetch"], ["compare"], ["show"],
-                                     ["predict"]])
+                                     ["predict"], ["export"]])
 def test_every_command_has_help(command):
     result = invoke(*command, "--help")
     assert result.exit_code == 0

@@ -12,6 +12,7 @@ import dataclasses
 import html
 import importlib
 import inspect
+import json
 import os
 import re
 import struct
@@ -227,6 +228,7 @@ PUBLIC = {  # what the helper may use of mnistlab, by module
     "mnistlab.errors": {"MnistlabError"},
     "mnistlab.data": set(mnistlab.data.__all__),
     "mnistlab.atomic": {"write_text"},
+    "mnistlab.exporter": {"build"},
 }
 
 
@@ -269,11 +271,13 @@ def test_the_docs_helper_uses_only_mnistlabs_public_api(path):
     assert non_public_uses(path.read_text(encoding="utf-8")) == []
 
 
-def test_the_docs_helper_is_at_most_400_lines():
-    # The blocks, the kept commands, the stage pages and the pictures of trained models.
+def test_each_module_of_the_docs_helper_does_one_job_in_at_most_130_lines():
+    # One module per job (the blocks, the kept commands, the stage pages, the recorded numbers,
+    # the pictures of trained models, the downloads, ...): a helper that grows by a job grows by
+    # a module, never by a second job in one.
     lines = {path.relative_to(HELPER).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
              for path in sorted(HELPER.rglob("*.py"))}
-    assert sum(lines.values()) <= 400, lines
+    assert max(lines.values()) <= 130, lines
 
 
 # --- the stage pages ---------------------------------------------------------
@@ -293,6 +297,22 @@ def test_each_stage_page_shows_its_diff_run_and_verdict(site, stage):
             else "test_a_changing_swap_really_changes_the_losses")
     assert f"tests/test_equivalence.py::{test}[{stage.parent}->{stage.name}]" in text
     assert f"Same numbers as {stage.parent}? {'Yes' if stage.preserves else 'No'}" in text
+
+
+@pytest.mark.parametrize("stage", STAGE_NAMES)
+def test_each_stage_page_links_its_script_notebook_and_data_in_the_site(site, stage):
+    page = site.page(f"stages/{stage}")
+    links = re.findall(r'href="([^"]+\.(?:py|ipynb|pkl\.gz))"', page)
+    assert sorted(Path(link).name for link in links) == sorted(
+        [f"{stage}.py", f"{stage}.ipynb", "sample.pkl.gz"])
+    files = {Path(link).suffix: site.folder / "stages" / stage / link for link in links}
+    assert all(path.resolve().is_file() for path in files.values()), files
+    script = files[".py"].read_text(encoding="utf-8")
+    assert script.startswith(f'"""Stage {STAGE_NAMES.index(stage) + 1} of mnistlab, {stage}:')
+    compile(script, files[".py"].name, "exec")
+    assert json.loads(files[".ipynb"].read_text(encoding="utf-8"))["nbformat"] == 4
+    # The page shows the runner's part of the script, as the script has it.
+    assert missing_lines(script[script.index("# %% The loop's view"):], page) == []
 
 
 def docstring_lines(source: str) -> set[int]:

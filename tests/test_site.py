@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import re
 import threading
@@ -269,3 +270,24 @@ def test_no_block_scrolls_sideways_at_1280_px(visit, site):
         assert visit.page.viewport_size["width"] == 1280
         clipped += [f"{path} {block}" for block in visit.page.evaluate(NO_SIDEWAYS_SCROLL)]
     assert clipped == []
+
+
+def test_a_stage_page_offers_its_script_notebook_and_data_for_download(visit):
+    visit.open("stages/fit/")
+    page = visit.page
+    files = {}
+    for name in ("fit.py", "fit.ipynb", "sample.pkl.gz"):
+        link = page.locator(f'article a[href$="downloads/{name}"]')
+        link.scroll_into_view_if_needed()
+        with page.expect_download() as download:
+            link.click()
+        assert download.value.suggested_filename == name
+        files[name] = Path(download.value.path()).read_bytes()
+    assert files["fit.py"].startswith(b'"""Stage 9 of mnistlab, fit:')
+    assert b"# %% The run" in files["fit.py"]
+    assert json.loads(files["fit.ipynb"])["nbformat"] == 4
+    assert files["sample.pkl.gz"][:2] == b"\x1f\x8b"  # gzip
+    runner = page.locator("details.example").first
+    runner.locator("summary").click()
+    code_block_text = runner.locator("pre").inner_text()
+    assert "def fit(epochs, model, loss_func, opt, train_dl, valid_dl):" in code_block_text

@@ -1,11 +1,12 @@
 """MkDocs hooks (mkdocs.yml): the CNN pages' long runs started in worker processes, to train
-while the other pages render, and the Errors page's test names breakable between words."""
+while the other pages render, the Errors page's test names breakable between words, and the
+stage pages' downloads written into the site."""
 
 import re
 import sys
 from pathlib import Path
 
-from mnistlab_docs import kept, stage_pages  # found while mkdocs loads this module
+from mnistlab_docs import downloads, kept, stage_pages  # found while mkdocs loads this module
 
 
 def on_config(config):
@@ -24,6 +25,10 @@ def on_page_markdown(markdown, page, **kwargs):
 
 
 def on_post_build(config):
+    folder = Path(config.site_dir) / "stages" / "downloads"  # the stage pages link them here
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in downloads.FILES.items():
+        (folder / name).write_bytes(content)
     kept.reset()  # `mkdocs serve` builds again in this process, maybe of changed code
 
 

@@ -8,6 +8,7 @@ import textwrap
 from mnistlab import sources, stages
 
 from .blocks import fence, inline_png, source_block
+from .downloads import downloads
 from .kept import command
 from .numbers import numbers_table, recorded
 
@@ -50,7 +51,7 @@ def stage_page(name: str) -> str:
                   run.run_folder / "loss_curves.png", css_class="loss-curve",
                   alt=f"loss curves of the {name} stage, seed 0"),
               "## The tutorial's numbers and ours\n", numbers_table(name)]
-    return "\n".join([*parts, verdict(name)])
+    return "\n".join([*parts, verdict(name), downloads(name, run.command)])
 
 
 def verdict(name: str) -> str:

@@ -1,0 +1,279 @@
+"""``mnistlab export``: every stage as a plain script and a notebook that print mnistlab's numbers.
+
+The fast tier checks what the files hold and the refusals, and runs one script (printed to stdout);
+the full tier runs every stage's script with plain ``python`` (mnistlab made unimportable) and
+every notebook in a real Jupyter kernel, and compares the last line each prints with
+``mnistlab run --json``: equal in every key and every number but the seconds, which are the
+wall-clock time each run took.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from helpers import EXAMPLES, invoke, mnistlab_process, refused
+
+from mnistlab.exporter import build
+from mnistlab.stages import STAGE_NAMES, TUTORIAL_FUNCTIONS
+
+SETTINGS = ("--epochs", "1", "--seed", "3", "--data", "sample")  # one epoch of the sample
+TIMINGS = ("seconds", "train_seconds")
+ADAM = str(EXAMPLES / "adam.py")
+# Stage, and --plugin files: every stage, and a stage whose update a user's plugin fills.
+CASES = [*((stage,) for stage in STAGE_NAMES), ("optim", ADAM)]
+# `import mnistlab` fails in a process that finds this sitecustomize first.
+BLOCK_MNISTLAB = 'import sys\n\nsys.modules["mnistlab"] = None  # the script must not need it\n'
+ANSI = re.compile(r"\x1b\[|\x1b\]")
+
+
+def case_id(case: tuple[str, ...]) -> str:
+    return "+".join(Path(part).stem for part in case)
+
+
+def plugin_options(case: tuple[str, ...]) -> list[str]:
+    return [option for plugin in case[1:] for option in ("--plugin", plugin)]
+
+
+@functools.cache
+def reference(case: tuple[str, ...]) -> dict:
+    """The last line of ``mnistlab run --json`` with the same settings, kept per case."""
+    result = invoke("run", "--stage", case[0], *SETTINGS, *plugin_options(case), "--json",
+                    "--no-save", "--quiet")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def numbers(summary: dict) -> dict:
+    """A run's JSON less its timings, which must be there, as seconds."""
+    summary = json.loads(json.dumps(summary))
+    timings = [summary.pop("train_seconds")] + [epoch.pop("seconds")
+                                                for epoch in summary["history"]]
+    assert all(isinstance(seconds, float) and seconds >= 0 for seconds in timings)
+    return summary
+
+
+def run_script(path: Path, folder: Path) -> dict:
+    """``python SCRIPT`` from another folder, with mnistlab unimportable; its last line."""
+    (folder / "blocker").mkdir(exist_ok=True)
+    (folder / "blocker" / "sitecustomize.py").write_text(BLOCK_MNISTLAB, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                          cwd=folder / "blocker", env={**os.environ,
+                                                       "PYTHONPATH": str(folder / "blocker")})
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def scripts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every stage exported as a script into one folder, sharing one data file."""
+    folder = tmp_path_factory.mktemp("exports")
+    for stage in STAGE_NAMES:
+        assert invoke("export", "--stage", stage, *SETTINGS, "--out", str(folder)).exit_code == 0
+    return folder
+
+
+# --- what a script holds ---------------------------------------------------------------------
+
+
+def test_every_stage_exports_beside_one_data_file(scripts):
+    assert sorted(path.name for path in scripts.iterdir()) == sorted(
+        [f"{stage}.py" for stage in STAGE_NAMES] + ["sample.pkl.gz"])
+
+
+@pytest.mark.parametrize("stage", STAGE_NAMES)
+def test_a_script_imports_nothing_of_mnistlab_nor_pluggy(scripts, stage):
+    tree = ast.parse((scripts / f"{stage}.py").read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                for alias in getattr(node, "names", ()) if isinstance(node, ast.Import)}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert not imported & {"mnistlab", "pluggy"}
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    assert "hookimpl" not in names
+
+
+@pytest.mark.parametrize("stage", STAGE_NAMES)
+def test_a_script_names_the_tutorials_functions_from_the_step_that_brings_each(scripts, stage):
+    tree = ast.parse((scripts / f"{stage}.py").read_text(encoding="utf-8"))
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    for function, first in TUTORIAL_FUNCTIONS.items():
+        has = STAGE_NAMES.index(stage) >= STAGE_NAMES.index(first)
+        assert (function in defined) == has, function
+
+
+def test_the_scripts_pass_the_linter(scripts):
+    # F811: at the scratch stages the run binds `loss_func = make_loss()`, which is hand_loss's
+    # own loss_func: the same function under the same name.
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--select",
+                           "E,F,W,I", "--ignore", "F811", "--line-length", "100", str(scripts)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+
+
+def test_a_name_two_plugins_define_is_renamed_in_the_later_one(scripts):
+    text = (scripts / "wrapped.py").read_text(encoding="utf-8")
+    assert "def preprocess(x):" in text and "Lambda(preprocess)," in text  # the model's
+    assert "def preprocess_batches(x, y, device):" in text  # wrapped_loader's
+    assert "`preprocess` is `preprocess_batches` here" in text
+
+
+def test_a_user_plugin_is_exported_from_its_own_source():
+    made = build("optim", epochs=1, data="sample", plugins=[ADAM])
+    assert f"# %% Update: {ADAM} (--plugin)" in made.text
+    assert f"The update is {ADAM}'s (--plugin)." in " ".join(made.text.split())
+    assert "return optim.Adam(model.parameters(), lr=1e-3)" in made.text
+    assert "make_update(model)" in made.text  # called with the arguments it takes
+    stopping = build("fit", epochs=1, data="sample", plugins=[str(EXAMPLES / "early_stopping.py")])
+    assert "Left out: " in stopping.text and "which a plain script never calls" in stopping.text
+
+
+# --- the numbers -------------------------------------------------------------------------------
+
+
+def test_a_script_printed_to_stdout_runs_on_data_in_the_cache(tmp_path, monkeypatch,
+                                                              data_cache):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("export", "--stage", "scratch", *SETTINGS)
+    assert result.exit_code == 0
+    assert list(tmp_path.iterdir()) == []  # nothing written where the command ran
+    assert result.stdout.startswith('"""Stage 1 of mnistlab, scratch:')
+    (cached,) = (data_cache / "exports").iterdir()
+    assert f"the script reads its data from {cached}" in result.stderr
+    script = tmp_path.parent / f"{tmp_path.name}-scratch.py"
+    script.write_text(result.stdout, encoding="utf-8")
+    assert numbers(run_script(script, tmp_path)) == numbers(reference(("scratch",)))
+
+
+@pytest.mark.slow  # the fast tier runs one script: scratch's, printed to stdout (above)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_a_script_prints_what_mnistlab_run_prints(tmp_path, case):
+    assert invoke("export", "--stage", case[0], *SETTINGS, *plugin_options(case), "--out",
+                  str(tmp_path / "script.py")).exit_code == 0
+    assert numbers(run_script(tmp_path / "script.py", tmp_path)) == numbers(reference(case))
+
+
+@pytest.mark.slow  # two torchrun launches of two processes each
+def test_the_distributed_script_under_torchrun_prints_what_run_nproc_prints(tmp_path):
+    assert invoke("export", "--stage", "distributed", *SETTINGS, "--out",
+                  str(tmp_path)).exit_code == 0
+    script = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+              "2", "distributed.py"]
+    done = subprocess.run(script, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
+    ran = mnistlab_process("run", "--stage", "distributed", *SETTINGS, "--nproc", "2", "--json",
+                           "--no-save", cwd=tmp_path, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-4000:]
+    assert done.stdout.count('{"stage"') == 1  # of the two processes, the first one prints
+    assert numbers(json.loads(done.stdout.splitlines()[-1])) == numbers(
+        json.loads(ran.stdout.splitlines()[-1]))
+
+
+# --- notebooks ---------------------------------------------------------------------------------
+
+
+def test_a_notebook_is_the_page_then_the_scripts_parts():
+    made = build("fit", format="ipynb", epochs=1, data="sample")
+    book = nbformat.reads(made.text, as_version=4)
+    nbformat.validate(book)
+    markdown = "\n".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
+    code = [cell.source for cell in book.cells if cell.cell_type == "code"]
+    assert markdown.startswith("# 9 · fit: `loss_batch()` and `fit()`")
+    assert "Three lines to train anything" in markdown  # the page's prose
+    assert 'exec="on"' not in markdown and "stage_page(" not in markdown  # its build blocks
+    assert "](" not in markdown.split("## In the PyTorch docs")[0]  # no links into the site
+    assert code[1:] == [part.code for part in made.parts]
+    assert 'DATA = Path("sample.pkl.gz")' in code[2]
+    assert build("fit", format="ipynb", epochs=1, data="sample").text == made.text
+
+
+def executed(path: Path, code: str | None = None) -> nbformat.NotebookNode:
+    """The notebook at ``path`` (or one cell of ``code``) run in a Jupyter kernel."""
+    from nbclient import NotebookClient
+
+    book = (nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]) if code
+            else nbformat.read(path, as_version=4))
+    NotebookClient(book, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return book
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", STAGE_NAMES)
+def test_a_notebook_prints_what_mnistlab_run_prints(tmp_path, stage):
+    assert invoke("export", "--stage", stage, *SETTINGS, "--format", "ipynb", "--out",
+                  str(tmp_path)).exit_code == 0
+    book = executed(tmp_path / f"{stage}.ipynb")
+    last = book.cells[-1].outputs[-1]
+    assert last.output_type == "stream" and last.name == "stdout"
+    assert numbers(json.loads(last.text.splitlines()[-1])) == numbers(reference((stage,)))
+
+
+@pytest.mark.slow
+def test_a_run_in_a_notebook_draws_its_progress_bar_without_escape_codes(tmp_path):
+    book = executed(tmp_path / "run.ipynb", 'import mnistlab\n\nmnistlab.run("fit", '
+                    'epochs=2, data="sample")')
+    outputs = book.cells[0].outputs
+    text = [output.get("text", "") + json.dumps(output.get("data", {})) for output in outputs]
+    assert not [line for line in text if ANSI.search(line)]
+    bars = [output.data for output in outputs if output.output_type == "display_data"]
+    assert len(bars) == 1  # one bar for the run, updated in place
+    assert '<progress value="63" max="63">' in bars[0]["text/html"]
+    assert bars[0]["text/plain"].startswith("epoch 2  63/63  loss ")
+    assert "validation after training" in "".join(text)
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+def test_an_existing_file_is_refused_without_force_and_replaced_with_it(tmp_path):
+    script = tmp_path / "fit.py"
+    script.write_text("mine\n", encoding="utf-8")
+    line = refused("export", "--stage", "fit", *SETTINGS, "--out", str(script))
+    assert line == f"{str(script)!r} exists; pass --force to replace it, or choose another --out"
+    assert script.read_text(encoding="utf-8") == "mine\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["fit.py"]  # no data, no temp file
+    assert invoke("export", "--stage", "fit", *SETTINGS, "--out", str(script),
+                  "--force").exit_code == 0
+    assert script.read_text(encoding="utf-8").startswith('"""Stage 9 of mnistlab, fit:')
+
+
+def test_a_data_file_is_shared_when_it_holds_the_same_data_and_refused_when_not(tmp_path):
+    for stage in ("fit", "cnn"):
+        assert invoke("export", "--stage", stage, *SETTINGS, "--out",
+                      str(tmp_path)).exit_code == 0
+    data = tmp_path / "sample.pkl.gz"
+    data.write_bytes(b"other data")
+    line = refused("export", "--stage", "dataloader", *SETTINGS, "--out", str(tmp_path))
+    assert line == f"{str(data)!r} holds other data; pass --force to replace it, or choose " \
+                   "another --out"
+    assert not (tmp_path / "dataloader.py").exists()
+    assert invoke("export", "--stage", "dataloader", *SETTINGS, "--out", str(tmp_path),
+                  "--force").exit_code == 0
+    assert data.read_bytes() == build("fit", epochs=1, data="sample").data
+
+
+def test_mistakes_are_one_line(tmp_path):
+    assert refused("export", "--stage", "fitt") == (
+        "unknown stage 'fitt' (did you mean 'fit'?); run `mnistlab stages` to list them")
+    assert refused("export") == "missing --stage; run `mnistlab stages` to list them"
+    assert refused("export", "--stage", "fit", "--out", str(tmp_path / "fit.ipynb"),
+                   "--format", "py") == (f"--out {tmp_path / 'fit.ipynb'} is a .ipynb file but "
+                                         "--format is py; make them agree")
+    assert refused("export", "--stage", "fit", "--out", str(tmp_path / "no" / "fit.py")) == (
+        f"folder {str(tmp_path / 'no')!r} does not exist; make it first, or choose another "
+        "--out")
+    assert refused("export", "--stage", "fit", "--out", f"{tmp_path / 'no'}/") == (
+        f"folder {str(tmp_path / 'no')!r} does not exist; make it first, or choose another "
+        "--out")
+    assert refused("export", "--stage", "fit", "--data", "nothing-here").startswith(
+        "'nothing-here' is not a dataset name or an existing file or folder")
+    assert list(tmp_path.iterdir()) == []
