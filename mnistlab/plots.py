@@ -1,5 +1,5 @@
-"""Pictures of runs, digits and models: loss curves, digit grids, a linear model's weights, a
-network's feature maps, and writing them to disk.
+"""Pictures of runs and digits: loss curves, digit grids, and writing them to disk (a trained
+model's own pictures are in :mod:`mnistlab.model_pictures`).
 
 Every function builds a :class:`matplotlib.figure.Figure` directly instead of going
 through pyplot, so nothing opens a window, nothing depends on the display backend,
@@ -47,12 +47,6 @@ DIGIT_GRID_SIDE = 84
 DIGIT_GRID_MARGIN = 6
 """Pixels below each digit of :func:`digit_grid`, between it and the next row's title."""
 
-WEIGHT_SIDE = 84
-"""Pixel side of one class's weights in :func:`weight_images`: three per weight, as a digit."""
-
-FEATURE_SIDE = 44
-"""Pixel side of one channel in :func:`feature_maps`, whether its map is 28x28 or 4x4."""
-
 WRONG_COLOR = "tab:red"
 """The colour of a wrong prediction's title and frame in :func:`digit_grid`."""
 
@@ -79,7 +73,7 @@ def loss_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure:
     """
     # Fixed margins rather than a layout engine: the labels never change size, and
     # laying them out afresh takes as long as drawing the whole figure.
-    fig = _figure(LOSS_CURVES_SIZE, layout=None)
+    fig = new_figure(LOSS_CURVES_SIZE, layout=None)
     loss_ax, acc_ax = fig.subplots(1, 2)
     runs = []  # one legend entry per run: its colour, in both panels
     for i, (label, history) in enumerate(histories.items()):
@@ -138,7 +132,7 @@ def digit_grid(images: np.ndarray, labels: Sequence[int],
     in its cell: a set of axes per digit takes five times as long to draw, and a
     run folder draws this grid at the end of every run.
     """
-    pictures = _as_images(images)
+    pictures = as_images(images)
     count = len(pictures)
     if count == 0:
         raise ValueError("digit_grid needs at least one image")
@@ -151,7 +145,7 @@ def digit_grid(images: np.ndarray, labels: Sequence[int],
     cell_width, cell_height = DIGIT_CELL_SIZE
     caption = 0 if predictions is None else DIGIT_CAPTION_HEIGHT
     height = cell_height * rows + caption
-    fig = _figure((cell_width * cols, height), layout=None)
+    fig = new_figure((cell_width * cols, height), layout=None)
     ax = fig.add_axes((0, 0, 1, 1 - caption / height))
     if predictions is not None:  # a narrow grid has room for the titles' key alone
         key = "predicted (true)" + (", wrong ones in red" if cols >= 3 else "")
@@ -189,75 +183,12 @@ def digit_image(image: np.ndarray, scale: int = 10) -> Figure:
     """
     if scale < 1:
         raise ValueError(f"scale must be at least 1, got {scale}")
-    (picture,) = _as_images(np.asarray(image)[np.newaxis])
+    (picture,) = as_images(np.asarray(image)[np.newaxis])
     side = DIGIT_SIDE * scale
-    fig = _figure((side, side), layout=None)  # the axes fill the figure: nothing to lay out
+    fig = new_figure((side, side), layout=None)  # the axes fill the figure: nothing to lay out
     ax = fig.add_axes((0, 0, 1, 1))
     _draw_digit(ax, picture)
     ax.set_axis_off()
-    return fig
-
-
-def weight_images(weights: np.ndarray) -> Figure:
-    """A linear model's weights as pictures: each row of ``(N, 784)`` weights, one per class,
-    drawn as the 28x28 image it is multiplied with, titled with its class.
-
-    Red where ink raises the class's score, blue where it lowers it, white where a pixel
-    does not matter; one colour scale for all, symmetric about 0. Each class takes
-    :data:`WEIGHT_SIDE` pixels and a margin, so ten classes are 928 x 110 pixels.
-    """
-    pictures = _as_images(weights)
-    limit = float(np.abs(pictures).max()) or 1.0
-    return _image_rows({"": (pictures, [str(i) for i in range(len(pictures))])},
-                       WEIGHT_SIDE, "RdBu_r", lambda _: (-limit, limit))
-
-
-def feature_maps(layers: Mapping[str, np.ndarray]) -> Figure:
-    """What one image becomes in each layer of a network: one row per layer, titled with its
-    name and shape, and each channel of its ``(C, H, W)`` output a numbered square of
-    :data:`FEATURE_SIDE` pixels, however few pixels the map has (no smoothing).
-
-    Gray from 0 (black: a ReLU after the layer keeps nothing below it) to the layer's
-    largest value (white). Sixteen channels make the figure 840 pixels wide.
-    """
-    rows = {}
-    for name, maps in layers.items():
-        maps = np.asarray(maps)
-        if maps.ndim != 3:
-            raise ValueError(f"{name}: expected (channels, height, width), got {maps.shape}")
-        rows[f"{name}: {' × '.join(map(str, maps.shape))}"] = (
-            maps, [str(i) for i in range(len(maps))] if len(maps) > 1 else [""])
-    return _image_rows(rows, FEATURE_SIDE, "gray",
-                       lambda maps: (0.0, max(float(maps.max()), 1e-12)))
-
-
-def _image_rows(rows: Mapping[str, tuple[np.ndarray, Sequence[str]]], side: int, cmap: str,
-                limits: Any) -> Figure:
-    """Rows of titled square images on one set of axes measured in pixels (as
-    :func:`digit_grid`): above each row its label, when it has one, and above each image its
-    title; ``limits(images)`` gives a row's colour scale."""
-    gap, label_height, title_height = 8, 24, 18
-    width = gap + max(len(images) for images, _ in rows.values()) * (side + gap)
-    height = sum((label_height if label else 0) + title_height + side + gap for label in rows)
-    fig = _figure((width, height), layout=None)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_axis_off()
-    top = 0
-    for label, (images, titles) in rows.items():
-        if label:
-            ax.text(gap, top + label_height - 6, label, fontweight="bold")
-            top += label_height
-        low, high = limits(images)
-        for i, (picture, title) in enumerate(zip(images, titles, strict=True)):
-            left = gap + i * (side + gap)
-            ax.text(left + side / 2, top + title_height - 4, title, ha="center",
-                    fontsize="small")
-            ax.imshow(picture, cmap=cmap, vmin=low, vmax=high, interpolation="nearest",
-                      extent=(left, left + side, top + title_height + side, top + title_height))
-            ax.add_patch(Rectangle((left, top + title_height), side, side, fill=False,
-                                   edgecolor="0.6", linewidth=0.8))
-        top += title_height + side + gap
-    ax.set(xlim=(0, width), ylim=(height, 0), aspect="auto")
     return fig
 
 
@@ -267,7 +198,7 @@ def _draw_digit(ax: Axes, picture: np.ndarray) -> None:
     ax.set_yticks([])
 
 
-def _as_images(images: np.ndarray) -> np.ndarray:
+def as_images(images: np.ndarray) -> np.ndarray:
     """``(N, 784)`` rows or ``(N, 28, 28)`` images as ``(N, 28, 28)``."""
     array = np.asarray(images)
     if array.ndim not in (2, 3) or array.shape[1:] not in ((DIGIT_SIDE ** 2,),
@@ -276,7 +207,7 @@ def _as_images(images: np.ndarray) -> np.ndarray:
     return array.reshape(-1, DIGIT_SIDE, DIGIT_SIDE)
 
 
-def _figure(size: tuple[int, int], layout: str | None = "constrained") -> Figure:
+def new_figure(size: tuple[int, int], layout: str | None = "constrained") -> Figure:
     """A figure of ``size`` (width, height) pixels; constrained layout keeps titles apart."""
     width, height = size
     return Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout=layout)

@@ -221,8 +221,8 @@ PUBLIC = {  # what the helper may use of mnistlab, by module
                         "get_stage", "pieces_of", "hyper_of"},
     "mnistlab.sources": {"plugin_path", "plugin_source", "plugin_docstring", "replaced_plugin",
                          "hyper_changes", "settings_diff", "stage_diff"},
-    "mnistlab.plots": {"loss_curves", "digit_grid", "digit_image", "weight_images",
-                       "feature_maps", "save_figure"},
+    "mnistlab.plots": {"loss_curves", "digit_grid", "digit_image", "save_figure"},
+    "mnistlab.model_pictures": {"weight_images", "feature_maps"},
     "mnistlab.introspect": {"plugin_manager_for", "describe", "asking_order"},
     "mnistlab.cli": {"cli"},
     "mnistlab.errors": {"MnistlabError"},
@@ -397,7 +397,7 @@ def test_each_stage_page_shows_the_loss_curves_its_run_drew(site, stage):
 def test_the_linear_page_draws_the_weights_its_run_trained(site):
     shown = inline_pngs(site.page("stages/linear"),
                         "the weights of the linear stage after training, one image per digit")
-    assert shown == [(928, 110)]  # ten classes, as plots.weight_images draws them
+    assert shown == [(928, 110)]  # ten classes, as model_pictures.weight_images draws them
 
 
 def test_the_cnn_page_shows_the_shapes_layer_by_layer_and_the_feature_maps(site):

@@ -20,7 +20,7 @@ from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 
 import mnistlab
-from mnistlab import plots
+from mnistlab import model_pictures, plots
 from mnistlab.metrics import final_scores
 from mnistlab.plugin_loading import builtin
 from mnistlab.runner import open_run
@@ -159,32 +159,32 @@ def test_digit_grid_puts_each_digit_in_its_own_cell(sample):
 
 def test_weight_images_draw_each_class_on_one_scale_symmetric_about_zero(tmp_path):
     weights = np.linspace(-0.5, 2.0, 10 * 784).reshape(10, 784)
-    figure = plots.weight_images(weights)
+    figure = model_pictures.weight_images(weights)
     (ax,) = figure.axes
     assert [text.get_text() for text in ax.texts] == [str(digit) for digit in range(10)]
     assert [image.get_clim() for image in ax.images] == [(-2.0, 2.0)] * 10
     np.testing.assert_array_equal(ax.images[3].get_array(), weights[3].reshape(28, 28))
     assert png_size(plots.save_figure(figure, tmp_path / "weights.png")) == (928, 110)
     with pytest.raises(ValueError, match="784"):
-        plots.weight_images(np.zeros((784, 10)).T[:, :100])
+        model_pictures.weight_images(np.zeros((784, 10)).T[:, :100])
 
 
 def test_feature_maps_draw_a_row_per_layer_whatever_the_maps_size(tmp_path):
     layers = {"input": np.ones((1, 28, 28)), "conv1": np.arange(16 * 14 * 14.0).reshape(16, 14, 14),
               "conv3": -np.ones((10, 4, 4))}
-    figure = plots.feature_maps(layers)
+    figure = model_pictures.feature_maps(layers)
     (ax,) = figure.axes
     titles = [text.get_text() for text in ax.texts]
     assert titles[0] == "input: 1 × 28 × 28" and "conv1: 16 × 14 × 14" in titles
     assert "conv3: 10 × 4 × 4" in titles and titles[-1] == "9"
     sides = {round(image.get_extent()[1] - image.get_extent()[0]) for image in ax.images}
-    assert len(ax.images) == 27 and sides == {plots.FEATURE_SIDE}
+    assert len(ax.images) == 27 and sides == {model_pictures.FEATURE_SIDE}
     # From 0 to each layer's largest value: a layer below 0 everywhere is all black.
     assert ax.images[1].get_clim() == (0.0, 16 * 14 * 14 - 1)
     assert ax.images[-1].get_clim()[0] == 0.0
     assert png_size(plots.save_figure(figure, tmp_path / "maps.png"))[0] == 840
     with pytest.raises(ValueError, match="channels"):
-        plots.feature_maps({"flat": np.ones(10)})
+        model_pictures.feature_maps({"flat": np.ones(10)})
 
 
 def test_save_figure_writes_a_stated_size(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 import mnistlab
-from mnistlab import data, plots
+from mnistlab import data, model_pictures, plots
 
 from .blocks import inline_png
 from .kept import command
@@ -29,7 +29,7 @@ def weight_picture(stage: str) -> str:
     """The logistic model's ten weight vectors, each drawn as a 28 x 28 image."""
     weights = next(p for p in trained(stage).parameters() if p.dim() == 2).detach()
     rows = weights if weights.shape[0] == 10 else weights.T  # raw_logistic's is 784 x 10
-    return inline_figure(plots.weight_images(rows.numpy()),
+    return inline_figure(model_pictures.weight_images(rows.numpy()),
                          f"the weights of the {stage} stage after training, one image per digit")
 
 
@@ -63,5 +63,6 @@ def layer_shapes(stage: str, digit: int = 0) -> str:
     return (f"**{' → '.join(shape for _, shape in shapes[1:])}**\n\n| where | shape of one "
             f"image |\n|---|---|\n{rows}\nThe image is `x_valid[{digit}]` of the sample, a "
             f"{label}; the model's highest score is for the {guess}.\n\n" + inline_figure(
-                plots.feature_maps({name: t.numpy() for name, _, t in steps if t.dim() == 3}),
+                model_pictures.feature_maps({name: t.numpy() for name, _, t in steps
+                                             if t.dim() == 3}),
                 f"feature maps of the {stage} stage for a {label}"))
