@@ -581,6 +581,16 @@ def test_the_plugin_guide_embeds_the_examples_and_their_real_errors(site):
     assert "MNISTLAB_SMOOTHING" not in text
 
 
+def test_the_errors_page_folds_its_long_groups_and_keeps_every_row(site):
+    page = site.page("errors")
+    groups = re.findall(r"<details[^>]*>.*?</details>", page, re.S)
+    assert len(groups) == page.count("<h2 ")  # one block per group
+    rows = sum(group.count("<tr>") - 1 for group in groups)  # less each table's header
+    assert rows == len(re.findall(r"^\s*\| (?!case \|)", (DOCS / "errors.md").read_text(
+        encoding="utf-8"), re.M)) > 40
+    assert all("<table>" in group for group in groups)
+
+
 def test_how_it_works_shows_the_observers_the_trace_and_the_packaging(site):
     page = site.page("how-it-works")
     text = page_text(page)

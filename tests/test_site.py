@@ -209,6 +209,19 @@ def test_the_nav_reaches_every_page_and_the_diagram_renders(visit, site):
     assert len(seen) == len(titles)
 
 
+def test_the_errors_pages_long_groups_open_on_a_click(visit):
+    visit.open("errors/")
+    page = visit.page
+    groups = page.locator("article details")
+    assert groups.count() >= 8
+    opened = groups.evaluate_all("groups => groups.map(group => group.open)")
+    folded = groups.nth(opened.index(False))
+    row = folded.locator("tr").nth(1)
+    assert not row.is_visible()
+    folded.locator("summary").click()
+    assert row.is_visible()
+
+
 def test_search_finds_cross_entropy(visit):
     visit.open("")
     page = visit.page
