@@ -559,10 +559,10 @@ def test_the_quick_start_shows_the_readmes_commands(site):
 
 
 def test_the_plugin_guide_embeds_the_examples_and_their_real_errors(site):
-    page = site.page("plugins")
-    for example in ("label_smoothing.py", "early_stopping.py"):
+    guide, reference = site.page("plugins"), site.page("plugin-reference")
+    for page, example in ((guide, "label_smoothing.py"), (reference, "early_stopping.py")):
         assert missing_lines((ROOT / "examples" / example).read_text(), page) == []
-    text = page_text(page)
+    text = page_text(guide + reference)
     for message in ("implements unknown hook 'make_modle' (did you mean 'make_model'?)",
                     "which make_update does not pass; use any of: config, model",
                     "installed plugins 'adam' and 'rmsprop' both provide the update",
