@@ -12,6 +12,7 @@ import dataclasses
 import html
 import importlib
 import inspect
+import json
 import os
 import re
 import struct
@@ -29,13 +30,21 @@ from click.testing import CliRunner
 import mnistlab.data
 from mnistlab import hookspecs, plots
 from mnistlab.cli import cli
-from mnistlab.sources import plugin_source, replaced_plugin, settings_diff, stage_diff
+from mnistlab.sources import (
+    plugin_docstring,
+    plugin_source,
+    replaced_plugin,
+    settings_diff,
+    stage_diff,
+)
 from mnistlab.stages import FIRST_PIECES, STAGE_NAMES, STAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 HOOKS = [name for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")]
 CNN_STAGES = STAGE_NAMES[STAGE_NAMES.index("cnn"):]
+# The numbers scripts/tables.py recorded, which the stage pages show.
+RECORDED = json.loads((DOCS / "data" / "sample.json").read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -293,6 +302,47 @@ def test_each_stage_page_shows_its_diff_run_and_verdict(site, stage):
             else "test_a_changing_swap_really_changes_the_losses")
     assert f"tests/test_equivalence.py::{test}[{stage.parent}->{stage.name}]" in text
     assert f"Same numbers as {stage.parent}? {'Yes' if stage.preserves else 'No'}" in text
+    # The plugin's docstring is shown once, in its source, not again as prose.
+    first_line = plugin_docstring(stage.plugin).splitlines()[0].replace("``", "")
+    assert text.replace("``", "").count(first_line) == 1, "the docstring is shown twice"
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
+def test_each_stage_page_shows_the_tutorials_number_and_ours_over_the_recorded_seeds(site,
+                                                                                      stage):
+    page = site.page(f"stages/{stage.name}")
+    section = re.split(r'id="[^"]*the-tutorials-numbers-and-ours"', page)[1]
+    table = page_text(section.split("</table>")[0])
+    runs = RECORDED["stages"][stage.name]
+    seed_0 = runs[0]["epochs"][-1]["last_batch_loss"] if "last_batch_loss" in runs[0][
+        "epochs"][-1] else runs[0]["valid_loss"]
+    assert f"{seed_0:.4f}" in table and f"{runs[0]['valid_acc']:.4f}" in table
+    accuracies = [run["valid_acc"] for run in runs]
+    assert f"({min(accuracies):.4f} to {max(accuracies):.4f})" in table
+
+
+# What the lesson pages leave to How it works and the plugin pages: the kernel's words.
+KERNEL_WORDS = re.compile(r"\b(pieces?|observers?|fill(s|ed|ing)?|hooks?|sessions?|"
+                          r"plugin managers?)\b", re.I)
+
+
+def lesson_prose(page_html: str) -> str:
+    """The words of a page's article that are prose: no code blocks, no inline code."""
+    article = re.search(r"<article[^>]*>(.*?)</article>", page_html, re.S).group(1)
+    return page_text(re.sub(r"<pre[^>]*>.*?</pre>|<code[^>]*>.*?</code>", " ", article,
+                            flags=re.S))
+
+
+def test_the_kernel_words_check_finds_them():
+    assert KERNEL_WORDS.findall("the model piece is filled by a hook") != []
+    assert lesson_prose("<article><p>the <code>make_model</code> hook</p><pre>session</pre>"
+                        "</article>").split() == ["the", "hook"]
+
+
+@pytest.mark.parametrize("page", ["stages", *(f"stages/{name}" for name in STAGE_NAMES)])
+def test_lesson_pages_speak_of_the_model_not_of_the_kernel(site, page):
+    found = [match.group(0) for match in KERNEL_WORDS.finditer(lesson_prose(site.page(page)))]
+    assert found == [], f"{page} uses the kernel's words {found}: say model, loss, update..."
 
 
 def docstring_lines(source: str) -> set[int]:

@@ -20,7 +20,7 @@ import pytest
 from test_docs import BuiltSite, built_site
 
 from mnistlab.sources import plugin_source, replaced_plugin
-from mnistlab.stages import FIRST_PIECES, STAGE_NAMES, STAGES
+from mnistlab.stages import FIRST_PIECES, STAGES
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -140,9 +140,8 @@ def test_every_stage_page_shows_its_source_diff_and_output(visit, stage):
         diff.scroll_into_view_if_needed()
         assert diff.locator("pre").is_visible()
         assert f"+++ plugins/{stage.plugin}.py" in diff.inner_text()
-    cnn = STAGE_NAMES.index(stage.name) >= STAGE_NAMES.index("cnn")
-    epochs = "" if cnn else " --epochs 2"  # the CNN pages train the default number
-    output = code_block(page, f"mnistlab run --stage {stage.name}{epochs} --data sample")
+    # Every page trains the default number of epochs: the tutorial's number of examples.
+    output = code_block(page, f"mnistlab run --stage {stage.name} --data sample")
     output.scroll_into_view_if_needed()
     assert output.locator("pre").is_visible()
     assert "validation after training" in output.inner_text()
