@@ -321,6 +321,25 @@ def test_each_stage_page_shows_the_tutorials_number_and_ours_over_the_recorded_s
     assert f"({min(accuracies):.4f} to {max(accuracies):.4f})" in table
 
 
+def test_the_home_and_stages_pages_count_the_stages_from_the_stage_table(site):
+    for page in ("", "stages"):
+        text = page_text(site.page(page))
+        counts = re.findall(r"\b(\d+) stages\b", text)
+        assert counts and set(counts) == {str(len(STAGES))}, page
+        assert not re.search(r"\b(twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
+                             r"eighteen) stages\b", text, re.I), page
+
+
+def test_what_we_learned_links_every_stage_and_the_tutorials_summary(site):
+    page = site.page("learned")
+    linked = set(re.findall(r'href="\.\./stages/(\w+)/', page))
+    assert linked == set(STAGE_NAMES)
+    text = page_text(page)
+    for part in ("torch.nn", "nn.Module", "nn.Parameter", "nn.functional", "torch.optim",
+                 "Dataset", "DataLoader"):
+        assert f"\n{part}\n" in text, part  # a row of the summary's table
+
+
 # What the lesson pages leave to How it works and the plugin pages: the kernel's words.
 KERNEL_WORDS = re.compile(r"\b(pieces?|observers?|fill(s|ed|ing)?|hooks?|sessions?|"
                           r"plugin managers?)\b", re.I)
