@@ -5,6 +5,8 @@ training loop, as the tutorial does; the kernel's own words stay on How it works
 
 from __future__ import annotations
 
+import statistics
+
 from mnistlab import sources, stages
 
 from .blocks import fence, inline_png, source_block
@@ -92,12 +94,17 @@ def stage_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def seed_spread(stage: str = "cnn") -> str:
-    """How much the seed matters: the final scores of ``stage`` with every recorded seed."""
-    runs = recorded()["stages"][stage]
-    rows = "".join(f"| {run['seed']} | {run['valid_loss']:.4f} | {run['valid_acc']:.4f} |\n"
-                   for run in runs)
-    accuracies = sorted(run["valid_acc"] for run in runs)
-    return (f"| seed | validation loss | validation accuracy |\n|---|---|---|\n{rows}\n"
-            f"Validation accuracy ranges from **{accuracies[0]:.4f} to {accuracies[-1]:.4f}** "
-            "on the same data, code and hyper-parameters: only the seed differs.\n")
+def seed_verdict(first: str = "fit", second: str = "cnn") -> str:
+    """Whether ``second`` ends with a better validation accuracy than ``first``, seed by seed."""
+    a, b = ([run["valid_acc"] for run in recorded()["stages"][name]] for name in (first, second))
+    wins, seeds = sum(y > x for x, y in zip(a, b, strict=True)), len(a)
+    means = statistics.mean(a), statistics.mean(b)
+    judged = (f"beats `{first}` with every one of the {seeds} recorded seeds" if wins == seeds
+              else f"beats `{first}` on average, but with only {wins} of the {seeds} recorded "
+              "seeds" if means[1] > means[0] else
+              f"does not beat `{first}` on average: it ends above with {wins} of the {seeds} "
+              "recorded seeds")
+    return (f"On the sample, `{second}` {judged}. Its mean validation accuracy is "
+            f"{means[1]:.4f} against {means[0]:.4f}. Over the seeds, `{first}` ends between "
+            f"{min(a):.4f} and {max(a):.4f}, `{second}` between {min(b):.4f} and "
+            f"{max(b):.4f}.\n")
