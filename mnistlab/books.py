@@ -18,6 +18,7 @@ import torch
 
 from mnistlab.errors import Diverged, PluginError, StopTraining
 from mnistlab.types import MEASURED, EpochResult
+from mnistlab.words import plural
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -120,9 +121,10 @@ class Books:
             before, self._weights_before = self._weights_before, None
             if all(map(torch.equal, before, model.parameters())):
                 raise PluginError(
-                    f"{self.loop}: no weight changed in epoch {self.epoch}, over {self._steps} "
-                    "training batches; call opt.step() after loss.backward(), and check that "
-                    f"the update moves the model's weights ({self.update} filled it)")
+                    f"{self.loop}: no weight changed in epoch {self.epoch}, over "
+                    f"{plural(self._steps, 'training batch', 'training batches')}; call "
+                    "opt.step() after loss.backward(), and check that the update moves the "
+                    f"model's weights ({self.update} filled it)")
         result = EpochResult(self.epoch, train_loss=self._loss_sum / self._examples,
                              seconds=seconds, **self._numbers(measured))
         self.history.append(result)

@@ -16,6 +16,7 @@ import torch
 
 from mnistlab.session import Session
 from mnistlab.types import EpochResult
+from mnistlab.words import plural
 
 
 def state_dict(session: Session) -> dict[str, Any]:
@@ -66,7 +67,8 @@ def check_state(state: Any) -> None:
             raise ValueError(f"field {name!r} is {state.get(name)!r}, not a count")
     history = state.get("history")
     if not isinstance(history, list) or len(history) != state["epoch"]:
-        raise ValueError(f"field 'history' does not hold the {state['epoch']} epochs saved")
+        raise ValueError(f"field 'history' does not hold the {plural(state['epoch'], 'epoch')} "
+                         "saved")
     numbers = (int, float, type(None))
     for number, row in enumerate(history, start=1):
         if not (isinstance(row, dict) and set(row) <= set(EpochResult.__dataclass_fields__)

@@ -21,10 +21,35 @@ from mnistlab.cli_info import data, diff, plugins, stages
 from mnistlab.cli_look import compare, predict, show
 from mnistlab.cli_options import UserError, set_options, stage_name
 from mnistlab.errors import MnistlabError
+from mnistlab.stages import DEFAULT_STAGE
+
+DEBUG_HELP = "Show Python tracebacks for errors (before or after the command's name)."
+
+
+def _remember_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:  # anywhere on the line: the main group reads it when an error comes out
+        ctx.find_root().ensure_object(dict)["debug"] = True
+
+
+def _with_global_options(command: click.Command) -> click.Command:
+    """Let ``command`` (and a group's commands) take ``--debug`` too, after its own name."""
+    if not any(param.name == "debug" for param in command.params):
+        command.params.append(click.Option(["--debug"], is_flag=True, expose_value=False,
+                                           callback=_remember_debug, help=DEBUG_HELP))
+    for sub in getattr(command, "commands", {}).values():
+        _with_global_options(sub)
+    return command
 
 
 class Mnistlab(click.Group):
-    """Turns every ``MnistlabError`` into one clear line (a traceback only with ``--debug``)."""
+    """Turns every ``MnistlabError`` into one clear line (a traceback only with ``--debug``).
+
+    Every command added to it takes the global ``--debug`` too, so that it may come before
+    the command's name or after it (``mnistlab run --stage fit --debug``).
+    """
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        super().add_command(_with_global_options(cmd), name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -39,21 +64,22 @@ class Mnistlab(click.Group):
 
 @click.group(cls=Mnistlab, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mnistlab")
-@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.option("--debug", is_flag=True, expose_value=False, callback=_remember_debug,
+              help=DEBUG_HELP)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context) -> None:
     """Learn how PyTorch training code is put together, one swapped piece at a time.
 
     Each stage of the "What is torch.nn really?" tutorial is its previous
     stage with one plugin swapped. Start with `mnistlab stages`, then
     `mnistlab run --stage NAME` with one of its names.
     """
-    ctx.ensure_object(dict)["debug"] = debug
+    ctx.ensure_object(dict).setdefault("debug", False)
 
 
 @cli.command()
 @click.option("--stage", "-s", callback=stage_name,
-              help="The stage to run (see `mnistlab stages`).")
+              help=f"The stage to run (see `mnistlab stages`) [default: {DEFAULT_STAGE}].")
 @click.option("--epochs", type=click.IntRange(min=0),
               help="Epochs to train [default: as many examples as the tutorial sees: "
                    "2 on full MNIST, 25 on the sample].")
@@ -94,7 +120,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--trace", is_flag=True, help="Print every hook call to stderr.")
 def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_save: bool,
         nproc: int | None, as_json: bool, quiet: bool, trace: bool, **settings: Any) -> None:
-    """Run one stage: train, then score the validation set.
+    """Run one stage (without --stage, the default one): train, then score the validation set.
 
     Writes a run folder (config, metrics, checkpoints, final weights, plots).
     Ctrl-C stops after saving nothing half-written; --resume continues.
@@ -112,13 +138,16 @@ def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_
                         f"{'--stage' if stage is not None else '--out'}")
     if resume and force:
         raise UserError("--force replaces a run and --resume continues one; drop --force")
-    if not resume and stage is None:
-        raise UserError("missing --stage; run `mnistlab stages` to list them")
     writer = launch.rank() == 0  # of N processes, only rank 0 prints and writes
     quiet = quiet or not writer
     if no_save and (out is not None or resume):
         raise UserError("--no-save keeps no run folder; drop it, or drop "
                         f"{'--out' if out is not None else '--resume'}")
+    if not resume and stage is None:
+        stage = DEFAULT_STAGE
+        if not quiet:
+            click.echo(f"no --stage given: training the {stage} stage (`mnistlab stages` lists "
+                       "them all)")
     folder = (RunFolder(resume) if resume else None if no_save or not writer
               else RunFolder(out) if out is not None else RunFolder.new(stage))
     try:

@@ -18,6 +18,7 @@ import click
 
 from mnistlab.errors import MnistlabError, closest
 from mnistlab.stages import STAGE_NAMES
+from mnistlab.words import plural
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,13 +27,17 @@ DATA_HELP = ("sample, mnist, fashion-mnist, or a local file or folder "
              "[default: mnist if downloaded, else sample].")
 DATA_DIR_HELP = "The dataset cache [default: $MNISTLAB_DATA or the user cache folder]."
 
+
 @dataclass(frozen=True)
 class Compared:
     """One run in ``compare``: where it came from, its history and its final scores.
 
-    A final score is ``None`` when the run did not record it: a run folder keeps
-    only the per-epoch metrics, and stages before ``validation`` measure nothing
-    on the valid split during training.
+    The final scores are the validation after training, which every run measures the
+    same way, whatever its loop measured each epoch (the early stages' loops measure
+    nothing on the valid split, ``fit()`` the loss alone). A run folder keeps them in
+    ``scores.json``; a folder written before mnistlab kept them is scored here, from
+    its final weights. A run that never finished has none: its scores are ``None``,
+    and ``missing`` says why.
     """
 
     name: str
@@ -40,6 +45,7 @@ class Compared:
     history: list[dict[str, Any]]
     valid_loss: float | None
     valid_acc: float | None
+    missing: str | None = None
 
 
 @click.command()
@@ -95,14 +101,29 @@ def _is_run_folder(argument: str) -> bool:
 
 
 def _read_folder(folder: str) -> Compared:
-    from mnistlab.runfolder import RunFolder
+    from mnistlab.runfolder import MODEL, RunFolder
 
     run = RunFolder(folder)
-    config = run.read_record()
-    history = run.read_history()
-    last = history[-1] if history else {}
-    return Compared(folder, config["stage"], history, last.get("valid_loss"),
-                    last.get("valid_acc"))
+    stage, history = run.read_record()["stage"], run.read_history()
+    scores = run.read_scores()
+    if scores is not None:
+        return Compared(folder, stage, history, scores["valid_loss"], scores["valid_acc"])
+    if not (run.path / MODEL).is_file():
+        return Compared(folder, stage, history, None, None, "the run did not finish; "
+                        f"`mnistlab run --resume {folder}` finishes it")
+    return Compared(folder, stage, history, *_score_now(run))
+
+
+def _score_now(run: Any) -> tuple[float | None, float | None, str | None]:
+    """Score the final weights of a run that an older mnistlab kept without its scores."""
+    from mnistlab.metrics import final_scores
+    from mnistlab.runner import open_run
+
+    try:
+        session, _ = open_run(run)
+    except MnistlabError as error:  # its --plugin files, its data: what `predict` needs too
+        return None, None, f"cannot be scored here: {error}"
+    return (*final_scores(session), None)
 
 
 def _train(stage: str, *, epochs: int | None, seed: int, data: str | None) -> Compared:
@@ -129,8 +150,9 @@ def _print_table(compared: Sequence[Compared]) -> None:
                       _number(last.get("train_loss"), ".4f"), _number(run.valid_loss, ".4f"),
                       _number(run.valid_acc, ".1%"),
                       _number(sum(seconds) / len(seconds) if seconds else None, ".2f"))
-    if any(run.valid_loss is None for run in compared):
-        table.caption = "-: not recorded (a run folder of a stage before 'validation')"
+    missing = [f"{run.name}: {run.missing}" for run in compared if run.missing]
+    table.caption = "\n".join(["valid loss, valid acc: the validation after training",
+                               *missing])
     console = Console()
     if not console.is_terminal:  # a pipe or a file: no wrapping, no truncated names
         console = Console(width=200)
@@ -149,13 +171,14 @@ def _number(value: float | None, spec: str) -> str:
 @click.option("--data", help=DATA_HELP)
 @click.option("--data-dir", type=click.Path(file_okay=False), help=DATA_DIR_HELP)
 @click.option("--out", type=click.Path(dir_okay=False),
-              help="Where to save it [default: digit.png, or digits.png with --grid].")
+              help="Where to save it [default: a new file in the system's temporary folder].")
 def show(index: int, grid: int | None, data: str | None, data_dir: str | None,
          out: str | None) -> None:
     """Save a training digit as a picture: the tutorial's first plot.
 
     By default x_train[0], its 28x28 gray pixels drawn 10 times larger. Prints
-    where the picture is and the digit's label.
+    where the picture is and the digit's label. Without --out the picture goes
+    into the system's temporary folder, never into the current one.
     """
     from mnistlab import data as datasets
     from mnistlab import plots
@@ -166,21 +189,37 @@ def show(index: int, grid: int | None, data: str | None, data_dir: str | None,
     images = splits.x_train[index:index + count]
     labels = [int(label) for label in splits.y_train[index:index + count]]
     if grid is None:
-        path = plots.save_figure(plots.digit_image(images[0]), out or "digit.png")
+        path = plots.save_figure(plots.digit_image(images[0]),
+                                 out or _temporary_png(f"digit-{index}"))
         click.echo(f"saved {path}")
         click.echo(f"label: {labels[0]}")
     else:
-        path = plots.save_figure(plots.digit_grid(images, labels), out or "digits.png")
+        path = plots.save_figure(plots.digit_grid(images, labels),
+                                 out or _temporary_png(f"digits-{index}-{index + count - 1}"))
         click.echo(f"saved {path}")
         click.echo(f"labels: {' '.join(map(str, labels))}")
+
+
+def _temporary_png(name: str) -> Path:
+    """A new file ``mnistlab-NAME-XXXXXXXX.png`` in the system's temporary folder, made by
+    ``mkstemp`` (so no other user can have put one there): a picture asked for only to be
+    looked at lands where nothing of the user's is, and where the system clears it away."""
+    import os
+    import tempfile
+
+    handle, path = tempfile.mkstemp(prefix=f"mnistlab-{name}-", suffix=".png")
+    os.close(handle)
+    return Path(path)
 
 
 def _check_range(images: np.ndarray, what: str, start: int, count: int) -> None:
     """Refuse digits past the end, which numpy slicing would silently drop."""
     total = len(images)
     if start + count > total:
-        raise MnistlabError(f"digits {start}..{start + count - 1} do not exist: "
-                            f"there are {total:,} {what} digits (0..{total - 1})")
+        wanted = (f"digit {start} does" if count == 1
+                  else f"digits {start}..{start + count - 1} do")
+        raise MnistlabError(f"{wanted} not exist: there {'is' if total == 1 else 'are'} "
+                            f"{plural(total, f'{what} digit', spec=',')} (0..{total - 1})")
 
 
 @click.command()

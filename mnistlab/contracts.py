@@ -15,6 +15,7 @@ import torch
 from mnistlab.errors import PluginError, one_line
 from mnistlab.stages import PIECE_HOOKS
 from mnistlab.types import Filled, Tensors
+from mnistlab.words import plural
 
 if TYPE_CHECKING:
     from mnistlab.session import Session
@@ -88,8 +89,8 @@ def _split_problem(data: Tensors, split: str) -> str | None:
         return (f"y_{split} is {y.dtype} shaped {tuple(y.shape)}; the loss takes one int64 "
                 "class per example: use .long()")
     if len(x) != len(y):
-        return (f"x_{split} has {len(x)} examples but y_{split} has {len(y)} targets; give "
-                "every example its target")
+        return (f"x_{split} has {plural(len(x), 'example')} but y_{split} has "
+                f"{plural(len(y), 'target')}; give every example its target")
     return None
 
 
@@ -181,8 +182,9 @@ def check_fit(session: Session) -> None:
             got = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(
                 scores).__name__
             raise PluginError(
-                f"{model.who}: the model returns {got} for a batch of {len(xb)} inputs shaped "
-                f"{shape}; the data has {wanted[1]} classes, so it must return scores shaped "
+                f"{model.who}: the model returns {got} for a batch of "
+                f"{plural(len(xb), 'input')} shaped {shape}; the data has "
+                f"{plural(wanted[1], 'class', 'classes')}, so it must return scores shaped "
                 f"{wanted}")
         try:
             value = loss.value(scores, yb)
@@ -219,8 +221,9 @@ def first_batch(session: Session, batches: Filled) -> tuple[torch.Tensor, torch.
                           "(inputs, targets) pair of tensors")
     xb, yb = batch
     if len(xb) != len(yb):
-        raise PluginError(f"{batches.who} hands out {len(xb)} inputs with {len(yb)} targets; "
-                          "each batch must pair every input with its target")
+        raise PluginError(f"{batches.who} hands out {plural(len(xb), 'input')} with "
+                          f"{plural(len(yb), 'target')}; each batch must pair every input with "
+                          "its target")
     if xb.device.type != session.device.type:
         raise PluginError(f"{batches.who} hands out batches on {xb.device}, but the run's "
                           f"device is {session.device}; move them with .to(device)")

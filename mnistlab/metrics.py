@@ -47,6 +47,12 @@ def evaluate(
     return total_loss / count, total_correct / count
 
 
+def final_scores(session: Session) -> tuple[float, float]:
+    """The run's score: mean loss and accuracy of its model over the whole validation split,
+    in the run's own batches, with the loss piece the run trained with."""
+    return evaluate(session.model, session.loss_func.loss, session.batches("valid"))
+
+
 def first_predictions(session: Session, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The first ``count`` validation digits, their labels and the model's predicted digits.
 

@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from mnistlab.atomic import atomic_write
 from mnistlab.errors import MnistlabError
+from mnistlab.words import plural
 
 DPI = 100
 """Dots per inch of every figure here: a size of W x H pixels is W/100 x H/100 inches."""
@@ -54,12 +56,20 @@ FEATURE_SIDE = 44
 WRONG_COLOR = "tab:red"
 """The colour of a wrong prediction's title and frame in :func:`digit_grid`."""
 
+DIGIT_CAPTION_HEIGHT = 24
+"""Pixels above a :func:`digit_grid` of predictions for the caption that reads its titles."""
+
+LEGEND_ROW_HEIGHT = 18
+"""Pixels of one row of the legend below :func:`loss_curves`."""
+
 
 def loss_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure:
     """Overlay the training histories of several runs: 800 x 500 pixels.
 
     Left: train loss per epoch (solid) and valid loss (dashed, for the epochs that
-    measured it), one colour per run. Right: valid accuracy per epoch. Stages before
+    measured it), one colour per run. Right: valid accuracy per epoch. Below both, in a
+    strip of its own that never covers a curve, one legend names each run's colour
+    (as many rows as the runs need, the panels a little shorter). Stages before
     ``validation`` measure nothing on the valid split during training, and the
     tutorial's ``fit()`` (the ``fit`` stage on) measures the validation loss only, so
     some runs have no dashed line or no accuracy curve; the right panel says so when
@@ -70,24 +80,37 @@ def loss_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure:
     # Fixed margins rather than a layout engine: the labels never change size, and
     # laying them out afresh takes as long as drawing the whole figure.
     fig = _figure(LOSS_CURVES_SIZE, layout=None)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.1, top=0.93, wspace=0.22)
     loss_ax, acc_ax = fig.subplots(1, 2)
+    runs = []  # one legend entry per run: its colour, in both panels
     for i, (label, history) in enumerate(histories.items()):
         color = f"C{i % 10}"
         _plot_column(loss_ax, history, "train_loss", color, "-", f"{label} train")
         _plot_column(loss_ax, history, "valid_loss", color, "--", f"{label} valid")
         _plot_column(acc_ax, history, "valid_acc", color, "-", label)
+        runs.append(Line2D([], [], color=color, marker="o", markersize=3, label=label))
     loss_ax.set(title="loss (solid: train, dashed: valid)", xlabel="epoch", ylabel="loss")
     acc_ax.set(title="valid accuracy", xlabel="epoch", ylabel="accuracy")
     for ax in (loss_ax, acc_ax):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 0.98
         ax.grid(alpha=0.3)
-        if ax.lines:
-            ax.legend(fontsize="small")
+    # The legend sits below both panels, in a strip of its own, so it never covers a curve.
+    columns = _legend_columns([run.get_label() for run in runs])
+    legend = math.ceil(len(runs) / columns) * LEGEND_ROW_HEIGHT + 8 * bool(runs)  # and a gap
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=(50 + legend) / LOSS_CURVES_SIZE[1],
+                        top=0.93, wspace=0.22)
+    if runs:
+        fig.legend(handles=runs, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncols=columns,
+                   fontsize="small", frameon=False, borderaxespad=0, handlelength=1.5)
     if not acc_ax.lines:
         acc_ax.text(0.5, 0.5, "not measured each epoch\nby this stage's loop",
                     ha="center", va="center", transform=acc_ax.transAxes, color="gray")
     return fig
+
+
+def _legend_columns(labels: Sequence[str]) -> int:
+    """As many legend columns as fit the figure's width with the longest label (at most 6)."""
+    widest = max(map(len, labels), default=0) * 7 + 50  # a small font's letters, the line
+    return max(1, min(len(labels), 6, LOSS_CURVES_SIZE[0] // widest))
 
 
 def _plot_column(ax: Axes, history: Sequence[Mapping[str, Any]], key: str, color: str,
@@ -106,8 +129,10 @@ def digit_grid(images: np.ndarray, labels: Sequence[int],
     Each digit takes :data:`DIGIT_CELL_SIZE` (100 x 120 pixels), so the figure is
     ``100 * min(ncols, N)`` pixels wide and ``120 * ceil(N / ncols)`` tall. With
     ``predictions``, a wrong one gets a title and a frame in :data:`WRONG_COLOR`, so
-    the mistakes stand out at a glance. ``images`` are ``(N, 784)`` rows or
-    ``(N, 28, 28)`` images with pixels in [0, 1], drawn with black at 0.
+    the mistakes stand out at a glance, and a caption above the grid
+    (:data:`DIGIT_CAPTION_HEIGHT` pixels more) says how to read the titles:
+    "predicted (true)". ``images`` are ``(N, 784)`` rows or ``(N, 28, 28)`` images
+    with pixels in [0, 1], drawn with black at 0.
 
     The grid is one set of axes measured in pixels, with each digit an image placed
     in its cell: a set of axes per digit takes five times as long to draw, and a
@@ -118,14 +143,20 @@ def digit_grid(images: np.ndarray, labels: Sequence[int],
     if count == 0:
         raise ValueError("digit_grid needs at least one image")
     if len(labels) != count or (predictions is not None and len(predictions) != count):
-        raise ValueError(f"digit_grid got {count} images but a different number of "
+        raise ValueError(f"digit_grid got {plural(count, 'image')} but a different number of "
                          "labels or predictions")
     if ncols < 1:
         raise ValueError(f"ncols must be at least 1, got {ncols}")
     cols, rows = min(ncols, count), math.ceil(count / ncols)
     cell_width, cell_height = DIGIT_CELL_SIZE
-    fig = _figure((cell_width * cols, cell_height * rows), layout=None)
-    ax = fig.add_axes((0, 0, 1, 1))
+    caption = 0 if predictions is None else DIGIT_CAPTION_HEIGHT
+    height = cell_height * rows + caption
+    fig = _figure((cell_width * cols, height), layout=None)
+    ax = fig.add_axes((0, 0, 1, 1 - caption / height))
+    if predictions is not None:  # a narrow grid has room for the titles' key alone
+        key = "predicted (true)" + (", wrong ones in red" if cols >= 3 else "")
+        fig.text(0.5, 1 - caption / 2 / height, key, ha="center", va="center",
+                 fontsize="small" if cols >= 3 else "x-small", color="dimgray")
     ax.set_axis_off()
     side = DIGIT_GRID_SIDE
     title_height = cell_height - side - DIGIT_GRID_MARGIN

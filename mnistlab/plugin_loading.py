@@ -93,7 +93,8 @@ def _load_file(path: Path) -> ModuleType:
         raise PluginError(f"plugin {str(path)!r} is a folder; give a .py file, or the name of "
                           "an installed module")
     if not path.is_file():
-        raise PluginError(f"plugin file {str(path)!r} does not exist; check the path")
+        why = "is not a regular file" if path.exists() else "does not exist"
+        raise PluginError(f"plugin file {str(path)!r} {why}; check the path")
     module_name = f"mnistlab_user_plugin_{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:

@@ -163,9 +163,10 @@ def _check_installed_claims(pm: PluginManager) -> None:
         claims = sorted(impl.plugin_name for impl in getattr(pm.hook, hook_name).get_hookimpls()
                         if pm.origins[impl.plugin_name] == "entry point")
         if len(claims) > 1:
-            names = " and ".join(repr(name) for name in claims)
+            *others, last = map(repr, claims)
+            names, each = f"{', '.join(others)} and {last}", "both" if len(claims) == 2 else "all"
             raise PluginError(
-                f"installed plugins {names} both provide the {piece} ({hook_name}) and nothing "
+                f"installed plugins {names} {each} provide the {piece} ({hook_name}) and nothing "
                 f"orders them; block one with --no-plugin, or name the ones to load in "
                 f"{LOAD_PLUGINS_ENV}"
             )

@@ -1,4 +1,5 @@
-"""The formats of a run folder's files: ``metrics.csv`` and the torch files, read back safely.
+"""The formats of a run folder's files: ``metrics.csv``, ``scores.json`` and the torch files,
+read back safely.
 
 Torch files are written atomically and read with ``weights_only=True``, so a
 checkpoint can hold tensors, numbers and containers but never code.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,35 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
                 raise MnistlabError(f"{path}: row {number}, field {key} is {value!r}, which no "
                                     "run writes; the run folder is damaged")
     return rows
+
+
+# What scores.json holds: the validation after training, and what training took.
+SCORES = ("valid_loss", "valid_acc", "steps", "train_seconds")
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``; anything else is one line saying the folder is damaged."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise MnistlabError(f"{path} is not valid JSON ({type(error).__name__}); the run "
+                            "folder is damaged") from None
+
+
+def scores_json(result: Any) -> str:
+    """``scores.json`` of a ``RunResult``."""
+    scores = {"valid_loss": result.valid_loss, "valid_acc": result.valid_acc,
+              "steps": result.steps, "train_seconds": result.seconds}
+    return json.dumps(scores, indent=2) + "\n"
+
+
+def read_scores(path: Path) -> dict[str, float]:
+    """``scores.json``, checked to hold a number for each of :data:`SCORES`."""
+    scores = read_json(path)
+    if not (isinstance(scores, dict) and all(
+            type(scores.get(key)) in (int, float) for key in SCORES)):
+        raise MnistlabError(f"{path} lacks the run's final scores; the run folder is damaged")
+    return {key: scores[key] for key in SCORES}
 
 
 def save_torch(obj: Any, path: Path) -> None:

@@ -6,13 +6,15 @@ A run folder holds::
     metrics.csv      epoch, train_loss, valid_loss, valid_acc, seconds
     checkpoint.pt    the state after the last complete epoch, for --resume
     model.pt         the final weights (a state_dict)
+    scores.json      the validation loss and accuracy after training, its steps and seconds
     loss_curves.png  the loss curves
     digits.png       validation digits with their predicted labels, wrong ones in red
     plugins/         a copy of each --plugin file the run used, named in config.json
 
 Every file is written atomically (:mod:`mnistlab.atomic`), so an interrupted
 run leaves only complete files. While a run writes, it holds the folder's lock
-(``.lock``): a second run into it is refused, not mixed in. A folder is data:
+(``.lock``, removed when the run ends, see :mod:`mnistlab.lockfile`): a second run
+into it is refused, not mixed in. A folder is data:
 reading one never imports the plugins it names, never follows a symbolic link,
 and touches only names that mnistlab made.
 """
@@ -28,20 +30,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mnistlab import swap
+from mnistlab import run_files, swap
 from mnistlab.atomic import atomic_write, is_temporary, write_text
 from mnistlab.errors import MnistlabError
-from mnistlab.run_files import load_torch, metrics_csv, read_metrics, save_torch
+from mnistlab.lockfile import Busy, LockFile
 
 CONFIG = "config.json"
 METRICS = "metrics.csv"
 CHECKPOINT = "checkpoint.pt"
 MODEL = "model.pt"
+SCORES = "scores.json"
 LOSS_CURVES = "loss_curves.png"
 DIGITS = "digits.png"
 PLUGIN_COPIES = "plugins"
 PREDICTIONS = "predictions.png"
-RUN_FILES = (CONFIG, METRICS, CHECKPOINT, MODEL, LOSS_CURVES, DIGITS, PREDICTIONS, PLUGIN_COPIES)
+RUN_FILES = (CONFIG, METRICS, CHECKPOINT, MODEL, SCORES, LOSS_CURVES, DIGITS, PREDICTIONS,
+             PLUGIN_COPIES)
 LOCK = ".lock"
 # Where mnistlab 0.1 kept the run that --force replaced (see mnistlab.swap for today's way).
 LEGACY_REPLACED = ".replaced"
@@ -101,8 +105,6 @@ class RunFolder:
         in once its first epoch is saved (:mod:`mnistlab.swap`): until then, and
         whenever it is interrupted, the folder holds the old run, usable.
         """
-        from filelock import FileLock, Timeout
-
         if self.made:
             self._make_new()
         folder = self.path
@@ -114,9 +116,9 @@ class RunFolder:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             self._refuse_links()
-            lock = FileLock(folder / LOCK, timeout=0)
+            lock = LockFile(folder / LOCK)
             lock.acquire()
-        except Timeout:
+        except Busy:
             raise MnistlabError(f"run folder {str(folder)!r} is in use by another mnistlab "
                                 "run; wait for it to end, or choose another --out") from None
         except OSError as error:
@@ -188,16 +190,14 @@ class RunFolder:
 
     def settled(self) -> RunFolder:
         """Put right what a killed process left, unless a run holds the folder; for readers."""
-        from filelock import FileLock, Timeout
-
         if self.read_settled or not self.path.is_dir():  # once per reader: one lock, one scan
             return self
         self.read_settled = True
         try:
             self._refuse_links()
-            with FileLock(self.path / LOCK, timeout=0):
+            with LockFile(self.path / LOCK):
                 self._settle()
-        except (Timeout, OSError, MnistlabError):  # a run writes, or the folder is read-only,
+        except (Busy, OSError, MnistlabError):  # a run writes, or the folder is read-only,
             pass  # or holds a link that a run will refuse: read it as it is
         return self
 
@@ -228,20 +228,21 @@ class RunFolder:
 
     def write_metrics(self, history: list[dict[str, Any]]) -> None:
         """Write ``metrics.csv`` with one row per epoch (empty cells: not measured)."""
-        write_text(self._target(METRICS), metrics_csv(history))
+        write_text(self._target(METRICS), run_files.metrics_csv(history))
 
     def keep_epoch(self, state: dict[str, Any], history: list[dict[str, Any]]) -> None:
         """Keep a finished epoch: the checkpoint first, so that ``metrics.csv`` never lists
         an epoch that cannot be resumed."""
-        save_torch(state, self._target(CHECKPOINT))
+        run_files.save_torch(state, self._target(CHECKPOINT))
         self.write_metrics(history)
         self._commit()
 
-    def keep_result(self, weights: Any, curves: Any, digits: Any) -> None:
-        """Keep the final weights and the two pictures (matplotlib figures)."""
+    def keep_result(self, weights: Any, curves: Any, digits: Any, result: Any) -> None:
+        """Keep the final weights and scores (of a ``RunResult``), and the two pictures."""
         from mnistlab.plots import save_figure
 
-        save_torch(weights, self._target(MODEL))
+        run_files.save_torch(weights, self._target(MODEL))
+        write_text(self._target(SCORES), run_files.scores_json(result))
         self._commit()
         save_figure(curves, self.path / LOSS_CURVES)
         save_figure(digits, self.path / DIGITS)
@@ -263,11 +264,7 @@ class RunFolder:
     def read_record(self) -> dict[str, Any]:
         """The run's ``config.json``, checked to have the shape a run writes."""
         path = self._require(CONFIG)
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-            raise MnistlabError(f"{path} is not valid JSON ({type(error).__name__}); the run "
-                                "folder is damaged") from None
+        record = run_files.read_json(path)
         if not (isinstance(record, dict) and isinstance(record.get("stage"), str)
                 and isinstance(record.get("settings"), dict)):
             raise MnistlabError(f"{path} lacks the run's stage or settings; the run folder is "
@@ -276,15 +273,22 @@ class RunFolder:
 
     def read_history(self) -> list[dict[str, Any]]:
         """The rows of ``metrics.csv`` as dicts of numbers (``None`` for empty cells)."""
-        return read_metrics(self._require(METRICS))
+        return run_files.read_metrics(self._require(METRICS))
+
+    def read_scores(self) -> dict[str, float] | None:
+        """The final scores in ``scores.json``; ``None`` when the run never finished (or an
+        older mnistlab, which kept no scores, wrote it)."""
+        if not os.path.lexists(self.settled().path / SCORES):
+            return None
+        return run_files.read_scores(self._require(SCORES))
 
     def read_checkpoint(self) -> dict[str, Any]:
         """The last complete epoch's checkpoint, loaded with ``weights_only=True``."""
-        return load_torch(self._require(CHECKPOINT))
+        return run_files.load_torch(self._require(CHECKPOINT))
 
     def read_weights(self) -> Any:
         """The final weights in ``model.pt``, loaded with ``weights_only=True`` onto the CPU."""
-        return load_torch(self._require(MODEL), map_location="cpu")
+        return run_files.load_torch(self._require(MODEL), map_location="cpu")
 
 
 def _is_file(path: Path) -> bool:

@@ -33,7 +33,7 @@ from mnistlab.errors import (
     output_failed,
 )
 from mnistlab.introspect import declares
-from mnistlab.metrics import evaluate, first_predictions
+from mnistlab.metrics import final_scores, first_predictions
 from mnistlab.pieces import blame
 from mnistlab.plugin_loading import declared
 from mnistlab.plugin_manager import object_name
@@ -42,6 +42,7 @@ from mnistlab.session import Session
 from mnistlab.signals import raised_by_code, watched
 from mnistlab.stages import STAGE_NAMES, hyper_of
 from mnistlab.types import RunResult
+from mnistlab.words import plural
 
 # Layers that compute differently in training and in eval mode.
 _MODE_LAYERS = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.modules.dropout._DropoutNd)
@@ -139,8 +140,7 @@ class Run:
             raise self._diverged(diverged) from None
         seconds = time.perf_counter() - started
 
-        valid_loss, valid_acc = evaluate(session.model, session.loss_func.loss,
-                                         session.batches("valid"))
+        valid_loss, valid_acc = final_scores(session)
         result = RunResult(stage=config.stage, config=config, data=session.data.name,
                            epochs=session.history, valid_loss=valid_loss, valid_acc=valid_acc,
                            steps=session.step, seconds=seconds, model=session.model)
@@ -155,7 +155,7 @@ class Run:
         images, labels, predictions = first_predictions(self.session, GRID_DIGITS)
         self.folder.keep_result(weights_of(self.session.model),
                                 plots.loss_curves({result.stage: result.history}),
-                                plots.digit_grid(images, labels, predictions))
+                                plots.digit_grid(images, labels, predictions), result)
 
     def _diverged(self, diverged: Diverged) -> MnistlabError:
         """The error for a training loss that became NaN or infinite: what to change."""
@@ -254,7 +254,7 @@ def resume(folder: str | Path | RunFolder, *, plugins: tuple[str, ...] = (),
                                 ) from None
         done = session.first_epoch - 1
         if config.epochs < done:  # only a smaller --epochs than recorded can get here
-            raise MnistlabError(f"the run in {str(folder)!r} has trained {done} epochs; "
+            raise MnistlabError(f"the run in {str(folder)!r} has trained {plural(done, 'epoch')}; "
                                 f"--epochs {config.epochs} would train none: pass more than "
                                 f"{done} to train longer, or leave --epochs out")
         return Run(session, folder if write else None).train()

@@ -131,6 +131,11 @@ STAGES: tuple[Stage, ...] = (
 )
 
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
+
+# The stage `mnistlab run` trains when no --stage is given (and so `make run`): the tutorial's
+# loop as most PyTorch code is written, nn.Linear fed by a DataLoader and updated by
+# torch.optim, the last stage before validation changes what the loop does.
+DEFAULT_STAGE = "dataloader"
 _BY_NAME = {stage.name: stage for stage in STAGES}
 
 

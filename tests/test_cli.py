@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -10,7 +11,8 @@ import pytest
 from helpers import invoke, mnistlab_process, refused, tiny_data, write_plugin
 
 from mnistlab import __version__
-from mnistlab.stages import STAGE_NAMES
+from mnistlab.stages import DEFAULT_STAGE, STAGE_NAMES
+from mnistlab.words import plural
 
 # `mnistlab run` keeps each run in runs/STAGE-...: its pictures are not the point here.
 pytestmark = pytest.mark.usefixtures("blank_pictures")
@@ -65,8 +67,15 @@ def test_run_prints_the_data_then_one_line_per_epoch_then_json(sample_batches):
 
 
 def test_early_stages_print_the_tutorials_last_batch_numbers_and_a_labelled_validation():
-    result = invoke("run", "--stage", "scratch", "--epochs", "1", "--data", tiny_data())
-    assert "last batch: loss" in result.output
+    # 256 training rows in batches of 100: the last batch holds 56.
+    result = invoke("run", "--stage", "scratch", "--epochs", "1", "--bs", "100", "--data",
+                    tiny_data(), "--no-save", "--json")
+    found = re.search(r"  last batch of 56 digits: (\d+) right, loss ([\d.]+)$", result.output,
+                      re.M)
+    assert found, result.output
+    last = json.loads(result.output.splitlines()[-1])["history"][-1]
+    assert int(found[1]) == round(last["last_batch_acc"] * 56)
+    assert float(found[2]) == pytest.approx(last["last_batch_loss"], abs=1e-4)
     assert "validation after training: loss" in result.output
 
 
@@ -76,6 +85,47 @@ def test_the_default_epochs_match_the_tutorials_examples_and_say_so():
                     "--no-save")
     assert json.loads(result.output.splitlines()[-1])["epochs"] == 25
     assert "25 epochs: as many examples as the tutorial's" in result.output
+
+
+def test_run_without_a_stage_trains_the_default_stage_and_says_so_in_one_line():
+    result = invoke("run", "--epochs", "1", "--data", tiny_data(), "--no-save", "--json")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == (f"no --stage given: training the {DEFAULT_STAGE} stage "
+                        "(`mnistlab stages` lists them all)")
+    assert lines[1].startswith("data: ")
+    assert json.loads(lines[-1])["stage"] == DEFAULT_STAGE
+    quiet = invoke("run", "--epochs", "1", "--data", tiny_data(), "--no-save", "--quiet")
+    assert quiet.exit_code == 0 and quiet.output == ""
+    assert f"[default: {DEFAULT_STAGE}]" in invoke("run", "--help").output
+
+
+# "1 epochs", "1 steps": a one, then a plural noun (not a noun ending in ss, like "class").
+ONE_THEN_PLURAL = re.compile(r"(?<![\d.,])\b1 [a-z]*[a-rt-z]s\b")
+
+
+def test_counts_of_one_are_singular(tmp_path):
+    # One epoch of one step: the whole tiny training split in one batch.
+    command = ["run", "--stage", "scratch", "--epochs", "1", "--bs", "256", "--data", tiny_data()]
+    done = invoke(*command, "--out", str(tmp_path / "run"))
+    assert "stage scratch: 1 epoch, bs 256" in done.output and "(1 step, " in done.output
+    resumed = invoke("run", "--resume", str(tmp_path / "run"))
+    assert "nothing to train: the run's 1 epoch is done" in resumed.output
+    refused_lines = [refused("run", "--resume", str(tmp_path / "run"), "--epochs", "0"),
+                     refused("show", "--data", "sample", "--index", "4000")]
+    assert "has trained 1 epoch;" in refused_lines[0]
+    assert refused_lines[1].startswith("digit 4000 does not exist: there are 4,000 sample train")
+    for output in (done.output, resumed.output, *refused_lines):
+        assert ONE_THEN_PLURAL.findall(output) == [], output
+    assert ONE_THEN_PLURAL.findall("1 epochs, 1 steps, 1 class, 0.1 s, 21 epochs") == [
+        "1 epochs", "1 steps"]
+
+
+@pytest.mark.parametrize(("count", "words"), [(0, "0 epochs"), (1, "1 epoch"), (2, "2 epochs")])
+def test_plural_agrees_with_the_count(count, words):
+    assert plural(count, "epoch") == words
+    assert plural(count * 2000, "process", "processes", spec=",") == (
+        "0 processes", "2,000 processes", "4,000 processes")[count]
 
 
 def test_quiet_prints_only_the_json():
@@ -112,10 +162,22 @@ def test_debug_shows_the_traceback(tmp_path):
     line = refused("run", "--stage", "fit", "--epochs", "1", "--data", tiny_data(), "--out",
                    str(tmp_path / "run"), "--plugin", path)
     assert "ValueError: boom" in line  # one line without --debug
-    done = invoke("--debug", "run", "--stage", "fit", "--epochs", "1", "--data", tiny_data(),
-                  "--out", str(tmp_path / "debugged"), "--plugin", path)
-    assert done.exit_code == 2
-    assert "Traceback" in done.stderr and "ValueError: boom" in done.stderr
+    command = ["run", "--stage", "fit", "--epochs", "1", "--data", tiny_data(), "--plugin", path]
+    for where, args in (("before", ["--debug", *command]), ("after", [*command, "--debug"])):
+        done = invoke(*args, "--out", str(tmp_path / where))
+        assert done.exit_code == 2
+        assert "Traceback" in done.stderr and "ValueError: boom" in done.stderr
+
+
+def test_debug_is_taken_after_any_command_and_its_help_says_so(tmp_path):
+    # `data list` is a command of a group: it takes --debug as well.
+    assert invoke("data", "list", "--data-dir", str(tmp_path), "--debug").exit_code == 0
+    done = invoke("diff", "scratch", "--debug")  # a MnistlabError: the first stage swaps nothing
+    assert done.exit_code == 2 and "Traceback" in done.stderr
+    for command in ([], ["run"], ["data", "fetch"], ["show"]):
+        words = " ".join(invoke(*command, "--help").output.split())  # as click wraps them
+        assert "--debug Show Python tracebacks for errors (before or after the command's name)" \
+            in words
 
 
 @pytest.mark.slow  # a real process writing into a real pipe, which is no terminal

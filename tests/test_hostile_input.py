@@ -134,6 +134,17 @@ def test_a_hook_argument_with_a_default_receives_the_value(tmp_path):
     assert "update SGD(lr=0.1, momentum=0)" in result.output  # config was passed: 0.5 / 5
 
 
+def test_a_pipe_given_as_a_plugin_or_as_data_is_named_for_what_it_is(tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)  # opening it to read would wait for a writer forever
+    assert refused("--plugin", str(pipe)) == (
+        f"plugin file {str(pipe)!r} is not a regular file; check the path")
+    result = CliRunner().invoke(cli, ["run", "--stage", "fit", "--no-save", "--data", str(pipe)])
+    assert result.exit_code == 2 and result.stderr == (
+        f"error: {pipe}: not a regular file or a folder; give a .pkl.gz or .pkl file in the "
+        "tutorial's format, or a folder with the four IDX files\n")
+
+
 def test_the_same_plugin_twice_and_a_folder_as_a_plugin_are_one_line(tmp_path):
     path = plugin_file(tmp_path, "@hookimpl\ndef before_run():\n    pass\n")
     assert refused("-p", path, "-p", path) == (
@@ -206,7 +217,7 @@ def test_a_public_function_names_the_argument_of_the_wrong_type(call, message):
     ("step", 2**80, f"field 'step' is {2**80}, not a count"),
     ("history", [{"epoch": 1, "train_loss": "low"}], "field 'history' holds a damaged row for "
                                                      "epoch 1"),
-    ("history", [], "field 'history' does not hold the 1 epochs saved"),
+    ("history", [], "field 'history' does not hold the 1 epoch saved"),
     ("stopped", 7, "field 'stopped' is 7, not a reason"),
 ])
 def test_a_checkpoint_with_hostile_values_is_one_line_naming_the_field(tmp_path, field, value,

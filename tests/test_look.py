@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import matplotlib.image
@@ -13,12 +15,15 @@ import numpy as np
 import pytest
 import torch
 from helpers import invoke, png_size, quick_run, refused
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 
 import mnistlab
 from mnistlab import plots
+from mnistlab.metrics import final_scores
 from mnistlab.plugin_loading import builtin
+from mnistlab.runner import open_run
 from mnistlab.stages import pieces_of
 
 
@@ -27,8 +32,10 @@ def history(*rows: tuple[float, float | None, float | None]) -> list[dict]:
              "seconds": 0.5} for i, (train, valid, acc) in enumerate(rows, start=1)]
 
 
-def make_run_folder(folder: Path, stage: str, rows: list[dict]) -> Path:
-    """A run folder as `mnistlab run --out` writes it, minus the weights and plots."""
+def make_run_folder(folder: Path, stage: str, rows: list[dict],
+                    scores: tuple[float, float] | None = None) -> Path:
+    """A run folder as `mnistlab run --out` writes it, minus the weights and plots; with
+    ``scores`` (valid loss, valid accuracy after training), a finished one."""
     folder.mkdir()
     config = {"stage": stage, "settings": {"stage": stage, "data": "sample"},
               "versions": {}, "data": {}, "plugins": [], "device": "cpu"}
@@ -38,6 +45,9 @@ def make_run_folder(folder: Path, stage: str, rows: list[dict]) -> Path:
                        for key in ("epoch", "train_loss", "valid_loss", "valid_acc", "seconds"))
               for row in rows]
     (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
+    if scores is not None:
+        (folder / "scores.json").write_text(json.dumps(
+            {"valid_loss": scores[0], "valid_acc": scores[1], "steps": 10, "train_seconds": 1.0}))
     return folder
 
 
@@ -63,7 +73,29 @@ def test_loss_curves_draw_train_solid_valid_dashed_and_accuracy_beside():
     assert same_color(lines["fit train"].get_color(), lines["fit valid"].get_color())
     assert not same_color(lines["fit train"].get_color(), lines["scratch train"].get_color())
     assert [line.get_label() for line in acc_ax.lines] == ["fit"]
-    assert loss_ax.get_title() and loss_ax.get_xlabel() == "epoch" and loss_ax.get_legend()
+    assert loss_ax.get_title() and loss_ax.get_xlabel() == "epoch"
+    (legend,) = figure.legends  # one entry per run, in its colour, for both panels
+    assert [text.get_text() for text in legend.get_texts()] == ["scratch", "fit"]
+    assert same_color(legend.legend_handles[1].get_color(), lines["fit train"].get_color())
+
+
+@pytest.mark.parametrize("names", [
+    ["fit"],
+    ["dataloader", "validation", "fit"],
+    [f"runs/fit-20261130-1015{i:02d}" for i in range(9)],  # compare's long folder names
+])
+def test_the_loss_curves_legend_covers_no_curve_and_fits_the_picture(names):
+    histories = {name: history(*[(1 / epoch + i, 0.5 / epoch + i, 0.9) for epoch in (1, 2, 3)])
+                 for i, name in enumerate(names)}
+    figure = plots.loss_curves(histories)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    (legend,) = figure.legends
+    box = legend.get_window_extent(renderer)
+    width, height = plots.LOSS_CURVES_SIZE
+    assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height
+    for ax in figure.axes:  # the panels with their titles, tick labels and axis labels
+        assert not box.overlaps(ax.get_tightbbox(renderer)), ax.get_title()
 
 
 def test_loss_curves_say_when_no_run_measured_accuracy():
@@ -89,8 +121,12 @@ def test_digit_grid_marks_wrong_predictions_in_red(sample, tmp_path):
     frames = [same_color(frame.get_edgecolor(), plots.WRONG_COLOR)
               for frame in figure.axes[0].patches]
     assert frames == wrong
-    # 3 columns x 2 rows of 100 x 120 pixel cells.
-    assert png_size(plots.save_figure(figure, tmp_path / "grid.png")) == (300, 240)
+    # The caption above the grid says how to read the titles.
+    assert [text.get_text() for text in figure.texts] == ["predicted (true), wrong ones in red"]
+    # 3 columns x 2 rows of 100 x 120 pixel cells, under the caption's 24 pixels.
+    assert png_size(plots.save_figure(figure, tmp_path / "grid.png")) == (300, 264)
+    narrow = plots.digit_grid(sample.x_valid[:1], [3], predictions=[5])
+    assert [text.get_text() for text in narrow.texts] == ["predicted (true)"]
 
 
 def test_digit_grid_titles_labels_and_takes_rows_or_images(sample):
@@ -98,6 +134,7 @@ def test_digit_grid_titles_labels_and_takes_rows_or_images(sample):
     for images in (rows, rows.reshape(4, 28, 28)):
         figure = plots.digit_grid(images, sample.y_train[:4])
         assert grid_titles(figure) == ([str(y) for y in sample.y_train[:4]], [False] * 4)
+        assert figure.texts == []  # titles that are labels alone need no caption
         np.testing.assert_array_equal(figure.axes[0].images[2].get_array(),
                                       rows[2].reshape(28, 28))
     with pytest.raises(ValueError, match="labels"):
@@ -184,22 +221,39 @@ def test_save_figure_replaces_an_existing_file_and_leaves_nothing_else(tmp_path)
 
 def test_a_run_folder_keeps_its_loss_curves_and_digit_grid_at_their_stated_sizes(tmp_path):
     quick_run(out=tmp_path / "run", epochs=2)
-    for name, size in (("loss_curves.png", plots.LOSS_CURVES_SIZE), ("digits.png", (800, 360))):
+    for name, size in (("loss_curves.png", plots.LOSS_CURVES_SIZE), ("digits.png", (800, 384))):
         width, height = png_size(tmp_path / "run" / name)
         assert width >= 300 and height >= 200
-        assert (width, height) == size  # the digit grid: 24 digits, 8 to a row
+        assert (width, height) == size  # the digit grid: 24 digits, 8 to a row, and a caption
     assert not list((tmp_path / "run").glob(".*tmp"))
 
 
 # show ----------------------------------------------------------------------
 
 
-def test_show_saves_the_first_training_digit_pixel_for_pixel(sample, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+@pytest.fixture
+def temporary_folder(tmp_path, monkeypatch) -> Path:
+    """The system's temporary folder, as the tempfile module sees it: a fresh one."""
+    folder = tmp_path / "temporary"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_show_saves_the_first_training_digit_pixel_for_pixel(sample, tmp_path, monkeypatch,
+                                                             temporary_folder):
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
     result = invoke("show", "--data", "sample")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == ["saved digit.png", f"label: {sample.y_train[0]}"]
-    pixels = matplotlib.image.imread(tmp_path / "digit.png")
+    saved, label = result.stdout.splitlines()
+    assert label == f"label: {sample.y_train[0]}"
+    # Nothing in the current folder: the picture is a new file in the temporary folder.
+    assert list(here.iterdir()) == []
+    (picture,) = temporary_folder.iterdir()
+    assert saved == f"saved {picture}" and picture.name.startswith("mnistlab-digit-0-")
+    pixels = matplotlib.image.imread(picture)
     assert pixels.shape[:2] == (280, 280)
     gray = pixels[..., 0]
     assert np.array_equal(gray, pixels[..., 1]) and np.array_equal(gray, pixels[..., 2])
@@ -210,13 +264,18 @@ def test_show_saves_the_first_training_digit_pixel_for_pixel(sample, tmp_path, m
                                atol=1 / 255 + 1e-6)
 
 
-def test_show_grid_saves_labelled_digits_from_the_index(sample, tmp_path):
+def test_show_grid_saves_labelled_digits_from_the_index(sample, tmp_path, temporary_folder):
     out = tmp_path / "grid.png"
     result = invoke("show", "--data", "sample", "--grid", "10", "--index", "5", "--out", str(out))
     assert result.exit_code == 0, result.output
     labels = " ".join(str(label) for label in sample.y_train[5:15])
     assert result.stdout.splitlines() == [f"saved {out}", f"labels: {labels}"]
     assert png_size(out) == (800, 240)
+    assert list(temporary_folder.iterdir()) == []  # --out: nothing else is written
+    again = invoke("show", "--data", "sample", "--grid", "10", "--index", "5")
+    (picture,) = temporary_folder.iterdir()
+    assert again.stdout.splitlines()[0] == f"saved {picture}"
+    assert picture.name.startswith("mnistlab-digits-5-14-") and png_size(picture) == (800, 240)
 
 
 def test_show_past_the_last_digit_is_a_one_line_error(tmp_path):
@@ -254,18 +313,39 @@ def test_compare_two_stages_prints_both_and_saves_the_curves(tmp_path, monkeypat
 
 
 def test_compare_reads_run_folders(tmp_path):
-    early = make_run_folder(tmp_path / "early", "scratch", history((0.9, None, None)))
-    late = make_run_folder(tmp_path / "late", "fit",
-                           history((0.8, 0.5, 0.85), (0.4, 0.3, 0.9125)))
-    out = tmp_path / "both.png"
-    result = invoke("compare", str(early), str(late), "--out", str(out))
+    # The final scores come from scores.json, whatever the loop measured each epoch.
+    early = make_run_folder(tmp_path / "early", "scratch", history((0.9, None, None)),
+                            scores=(0.45, 0.875))
+    late = make_run_folder(tmp_path / "late", "fit", history((0.8, 0.5, None), (0.4, 0.3, None)),
+                           scores=(0.31, 0.9125))
+    cut = make_run_folder(tmp_path / "cut", "fit", history((0.8, 0.5, None)))  # no end
+    out = tmp_path / "all.png"
+    result = invoke("compare", str(early), str(late), str(cut), "--out", str(out))
     assert result.exit_code == 0, result.output
     rows = table_rows(result.stdout)
-    assert rows[str(early)] == ["scratch", "1", "0.9000", "-", "-", "0.50"]
-    assert rows[str(late)] == ["fit", "2", "0.4000", "0.3000", "91.2%", "0.50"]
-    assert "not recorded" in result.stdout
+    assert rows[str(early)] == ["scratch", "1", "0.9000", "0.4500", "87.5%", "0.50"]
+    assert rows[str(late)] == ["fit", "2", "0.4000", "0.3100", "91.2%", "0.50"]
+    assert rows[str(cut)] == ["fit", "1", "0.8000", "-", "-", "0.50"]
+    caption = " ".join(result.stdout.split())
+    assert f"{cut}: the run did not finish; `mnistlab run --resume {cut}` finishes it" in caption
     assert result.stdout.splitlines()[-1] == f"loss curves: {out}"
     assert png_size(out) == (800, 500)
+
+
+def test_compare_shows_the_final_scores_of_every_finished_run_folder(tmp_path):
+    # fit measures no accuracy each epoch; the validation after training does.
+    fit = quick_run("fit", out=tmp_path / "fit")
+    assert fit.history[-1]["valid_acc"] is None
+    old = tmp_path / "old"  # mnistlab 0.1 kept no scores: its final weights are scored here
+    shutil.copytree(Path(__file__).parent / "data" / "run-folder-0.1", old)
+    session, _ = open_run(old)
+    old_loss, old_acc = final_scores(session)
+    result = invoke("compare", str(tmp_path / "fit"), str(old), "--out", str(tmp_path / "c.png"))
+    assert result.exit_code == 0, result.output
+    rows = table_rows(result.stdout)
+    assert rows[str(tmp_path / "fit")][3:5] == [f"{fit.valid_loss:.4f}", f"{fit.valid_acc:.1%}"]
+    assert rows[str(old)][3:5] == [f"{old_loss:.4f}", f"{old_acc:.1%}"]
+    assert "-" not in [cell for row in rows.values() for cell in row]
 
 
 def test_compare_refuses_an_unknown_name_in_one_line_before_training_anything(tmp_path):
@@ -323,7 +403,7 @@ def test_predict_prints_each_digit_and_the_accuracy_and_saves_the_grid(trained, 
     correct = int((expected == sample.y_valid[:16]).sum())
     assert lines[17] == f"accuracy: {correct}/16 ({correct / 16:.1%})"
     assert lines[18] == f"saved {folder / 'predictions.png'}"
-    assert png_size(folder / "predictions.png") == (800, 240)
+    assert png_size(folder / "predictions.png") == (800, 264)
 
 
 def test_predict_feeds_cnn_stages_images(tmp_path, sample):
@@ -340,7 +420,7 @@ def test_predict_feeds_cnn_stages_images(tmp_path, sample):
     result = invoke("predict", str(folder), "--n", "3", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert [int(line.split()[2]) for line in result.stdout.splitlines()[1:4]] == expected
-    assert png_size(out) == (300, 120)
+    assert png_size(out) == (300, 144)
 
 
 def test_predict_more_digits_than_the_run_has_is_a_one_line_error(trained):

@@ -20,8 +20,14 @@ from helpers import (
     write_plugin,
 )
 
+from mnistlab import hookimpl
 from mnistlab.errors import PluginError
-from mnistlab.plugin_manager import get_plugin_manager
+from mnistlab.plugin_manager import (
+    PluginManager,
+    _check_installed_claims,
+    get_plugin_manager,
+    register,
+)
 
 # --- files and modules ----------------------------------------------------------------------
 
@@ -258,6 +264,23 @@ def test_two_installed_plugins_claiming_one_piece_are_refused(installed_updates,
         "error: installed plugins 'adam' and 'rmsprop' both provide the update (make_update) "
         "and nothing orders them; block one with --no-plugin, or name the ones to load in "
         "MNISTLAB_LOAD_PLUGINS"]
+
+
+class Update:
+    """An installed package's plugin that fills the update piece."""
+
+    @hookimpl
+    def make_update(self, model):
+        return None
+
+
+def test_three_installed_plugins_claiming_one_piece_are_named_in_one_sentence():
+    pm = PluginManager()
+    for name in ("rmsprop", "adam", "adagrad"):
+        register(pm, Update(), name, "entry point")
+    with pytest.raises(PluginError, match="^installed plugins 'adagrad', 'adam' and 'rmsprop' "
+                                          "all provide the update"):
+        _check_installed_claims(pm)
 
 
 @pytest.mark.slow  # builds and installs packages

@@ -95,7 +95,7 @@ def test_resume_prints_as_its_own_command_says_not_as_the_first_one_did(tmp_path
     assert resumed.exit_code == 0, resumed.output
     assert re.search(r"^    2 +\d", resumed.stdout, re.M)  # the epoch it trained, on screen
     finished = invoke("run", "--resume", folder)
-    assert "nothing to train: all 2 epochs are done (pass --epochs N to train longer)" in (
+    assert "nothing to train: the run's 2 epochs are done (pass --epochs N to train longer)" in (
         finished.stdout)
 
 
@@ -147,7 +147,7 @@ def test_a_zero_given_with_resume_is_a_value_not_nothing(tmp_path):
         f"--resume continues {folder} with its recorded settings, which --seed would change; "
         "drop them, or start a new run with --out")
     assert refused("run", "--resume", str(folder), "--epochs", "0") == (
-        f"the run in {str(folder)!r} has trained 1 epochs; --epochs 0 would train none: pass "
+        f"the run in {str(folder)!r} has trained 1 epoch; --epochs 0 would train none: pass "
         "more than 1 to train longer, or leave --epochs out")
 
 

@@ -70,7 +70,7 @@ def test_force_interrupted_before_its_first_epoch_leaves_the_old_run_usable_at_o
     # No command has run since: the old run is whole, and nothing of the new one is left.
     assert sorted(p.name for p in folder.iterdir() if p.name != ".lock") == [
         "checkpoint.pt", "config.json", "digits.png", "loss_curves.png", "metrics.csv",
-        "model.pt"]
+        "model.pt", "scores.json"]
     result = CliRunner().invoke(cli, ["predict", str(folder), "--n", "4"])
     assert result.exit_code == 0, result.output
     assert runner.resume(folder, epochs=2, quiet=True).epochs[-1].epoch == 2

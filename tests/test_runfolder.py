@@ -33,6 +33,7 @@ from helpers import (
 
 from mnistlab import runner, swap
 from mnistlab.errors import MnistlabError
+from mnistlab.lockfile import LockFile
 from mnistlab.record import interrupted
 from mnistlab.runfolder import RunFolder
 
@@ -61,6 +62,10 @@ def test_a_run_folder_holds_config_metrics_weights_checkpoint_and_plots(tmp_path
     weights = torch.load(folder / "model.pt", weights_only=True)
     assert torch.equal(weights["lin.weight"], result.model.lin.weight.detach())
     assert torch.load(folder / "checkpoint.pt", weights_only=True)["epoch"] == 2
+    scores = json.loads((folder / "scores.json").read_text())  # the validation after training
+    assert scores == {"valid_loss": result.valid_loss, "valid_acc": result.valid_acc,
+                      "steps": result.steps, "train_seconds": result.seconds}
+    assert RunFolder(folder).read_scores() == scores
 
     for name in ("loss_curves.png", "digits.png"):  # test_look.py looks at what they show
         png_size(folder / name)
@@ -181,6 +186,40 @@ def test_two_runs_into_one_folder_at_once_never_mix(tmp_path):
     record = json.loads((folder / "config.json").read_text())
     assert record["lesson"]["seed"] == 1
     assert RunFolder(folder).read_checkpoint()["epoch"] == 3
+
+
+def test_no_lock_file_is_left_when_a_run_ends_however_it_ends(tmp_path):
+    folder = tmp_path / "run"
+    quick_run(out=folder)  # finished
+    assert not (folder / ".lock").exists()
+    with pytest.raises(MnistlabError, match="already holds a run"):  # refused
+        quick_run(out=folder)
+    assert not (folder / ".lock").exists()
+    with pytest.raises(KeyboardInterrupt):  # interrupted
+        quick_run(out=folder, epochs=2, force=True, plugin_objects=(interrupt_mid_epoch(2),))
+    assert not (folder / ".lock").exists()
+    plugin = write_plugin(tmp_path, FAILING_PLUGINS["refused"])  # failed
+    with pytest.raises(MnistlabError):
+        quick_run(out=tmp_path / "other", plugins=[plugin])
+    assert not (tmp_path / "other" / ".lock").exists()
+
+
+def test_a_lock_file_left_by_a_killed_run_goes_with_the_next_command(tmp_path):
+    folder = tmp_path / "run"
+    quick_run(out=folder)
+    (folder / ".lock").write_text("")  # SIGKILL leaves the file; the kernel drops the lock
+    assert RunFolder(folder).read_history()  # a reader puts the folder right
+    assert not (folder / ".lock").exists()
+
+
+def test_a_held_lock_keeps_a_run_out_and_its_file_stays_until_let_go(tmp_path):
+    folder = tmp_path / "run"
+    quick_run(out=folder)
+    with LockFile(folder / ".lock"):  # another process's run, as far as this one can tell
+        with pytest.raises(MnistlabError, match="is in use by another mnistlab run"):
+            quick_run(out=folder, force=True)
+        assert (folder / ".lock").is_file()
+    assert not (folder / ".lock").exists()
 
 
 # --- --force, and runs interrupted ----------------------------------------------------------
@@ -358,7 +397,7 @@ def test_a_full_disk_is_one_line_and_leaves_only_complete_files(tmp_path):
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"error: cannot write {out}/checkpoint.pt (File too large)")
-    assert sorted(p.name for p in out.iterdir()) == [".lock", "config.json", "metrics.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "metrics.csv"]
     assert RunFolder(out).read_history() == []
     assert RunFolder(out).read_record()["stage"] == "fit"
 

@@ -14,6 +14,7 @@ model) fails while float noise does not:
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -22,6 +23,7 @@ import mnistlab
 from mnistlab.errors import MnistlabError
 from mnistlab.plugin_loading import builtin, instantiate
 from mnistlab.stages import (
+    DEFAULT_STAGE,
     FIRST_PIECES,
     PIECE_HOOKS,
     PIECES,
@@ -30,6 +32,8 @@ from mnistlab.stages import (
     hyper_of,
     pieces_of,
 )
+
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_the_first_stage_fills_every_piece():
@@ -61,6 +65,12 @@ def test_every_named_plugin_implements_its_piece_and_nothing_else(stage):
 def test_hyper_parameters_follow_the_tutorial():
     assert hyper_of("dataloader") == {"lr": 0.5, "momentum": 0.0}
     assert hyper_of("cnn") == hyper_of("gpu") == {"lr": 0.1, "momentum": 0.9}
+
+
+def test_the_default_stage_is_a_stage_and_the_quick_start_names_it():
+    assert get_stage(DEFAULT_STAGE).name == DEFAULT_STAGE
+    quick_start = README.read_text(encoding="utf-8").split("## Quick start")[1].split("\n## ")[0]
+    assert f"trains the default stage (`{DEFAULT_STAGE}`)" in quick_start
 
 
 def test_an_unknown_stage_suggests_the_closest_name():

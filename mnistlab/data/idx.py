@@ -14,6 +14,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from mnistlab.words import plural
+
 from .errors import DataError
 from .files import open_data_file
 from .splits import PIXELS, Pair
@@ -52,8 +54,8 @@ def read_pair(images_path: Path, labels_path: Path) -> Pair:
     images, labels = read_images(images_path), read_labels(labels_path)
     if len(images) != len(labels):
         raise DataError(
-            f"{images_path} has {len(images):,} images but {labels_path} has "
-            f"{len(labels):,} labels; they must come from the same release"
+            f"{images_path} has {plural(len(images), 'image', spec=',')} but {labels_path} "
+            f"has {plural(len(labels), 'label', spec=',')}; they must come from the same release"
         )
     return images, labels
 
@@ -138,7 +140,7 @@ def _read_shape(file: BinaryIO, source: str) -> tuple[int, ...]:
     """Read and check the header: magic, type code, dimension count, then the dimensions."""
     start = file.read(4)
     if len(start) < 4:
-        raise DataError(f"{source}: {len(start)} bytes is too short for an IDX file")
+        raise DataError(f"{source}: {plural(len(start), 'byte')} is too short for an IDX file")
     if start[:2] != b"\0\0":
         raise DataError(
             f"{source}: not an IDX file (it starts with 0x{start[:2].hex()}, not 0x0000)"

@@ -51,6 +51,9 @@ def load(
                 "format, or a folder with the four IDX files"
             )
         return read_tutorial_pickle(path)
+    if path.exists():  # a pipe, a socket, a device: nothing mnistlab can read as data
+        raise DataError(f"{path}: not a regular file or a folder; give a .pkl.gz or .pkl file "
+                        "in the tutorial's format, or a folder with the four IDX files")
     raise DataError(unknown_name(str(spec), "a dataset name or an existing file or folder"))
 
 

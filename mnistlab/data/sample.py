@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistlab.words import plural
+
 from . import idx
 from .errors import DataError
 from .splits import Splits, make_splits
@@ -44,7 +46,8 @@ def load() -> Splits:
     images = idx.images_from(_read(IMAGES), IMAGES)
     labels = idx.labels_from(_read(LABELS), LABELS)
     if len(images) != len(labels):
-        raise _damaged(IMAGES, f"{len(images):,} images but {len(labels):,} labels")
+        raise _damaged(IMAGES, f"{plural(len(images), 'image', spec=',')} but "
+                       f"{plural(len(labels), 'label', spec=',')}")
     train, valid = _stratified_split(labels, np.random.default_rng(SEED))
     return make_splits(
         NAME, WHAT, (images[train], labels[train]), (images[valid], labels[valid])

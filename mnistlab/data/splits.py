@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mnistlab.words import plural
+
 from .errors import DataError
 
 PIXELS = 28 * 28
@@ -87,8 +89,9 @@ def hold_out_last(x: np.ndarray, y: np.ndarray, n_valid: int, source: str) -> tu
     """
     if not 0 < n_valid < len(x):
         raise DataError(
-            f"{source}: {len(x):,} training images are too few to hold out the last "
-            f"{n_valid:,} for validation"
+            f"{source}: {plural(len(x), 'training image', spec=',')} "
+            f"{'is' if len(x) == 1 else 'are'} too few to hold out the last {n_valid:,} for "
+            "validation"
         )
     return (x[:-n_valid], y[:-n_valid]), (x[-n_valid:], y[-n_valid:])
 

@@ -92,3 +92,26 @@ def seed_strip(names: tuple[str, ...] = ("fit", "cnn")) -> str:
     figure.savefig(png, format="png")
     return inline_png(png, alt=f"final validation accuracy of {' and '.join(names)} over "
                       "every recorded seed", css_class="seed-strip")
+
+
+def full_size_table(data: str) -> str:
+    """Every stage on a full-size data set, as ``scripts/tables.py --data ...`` recorded it."""
+    record = recorded(data)
+    rows = ["| stage | epochs | optimizer steps | validation loss | validation accuracy |",
+            "|---|---:|---:|---:|---:|"]
+    for stage, runs in record["stages"].items():
+        run = runs[0]
+        rows.append(f"| [{stage}](../stages/{stage}/) | {len(run['epochs'])} | {run['steps']:,} "
+                    f"| {run['valid_loss']:.4f} | {run['valid_acc']:.4f} |")
+    logistic, cnn = (record["stages"][stage][0]["valid_acc"] for stage in ("fit", "cnn"))
+    sample = recorded()["stages"]
+    return "\n".join(rows) + "\n\n" + (
+        f"Recorded by `{record['command']}` with torch {record['versions']['torch']} on "
+        f"{record['date']}, seed {record['seeds'][0]}. Here the CNN (`cnn`) ends at "
+        f"{cnn:.4f} and the logistic model (`fit`) at {logistic:.4f}; on the sample, over "
+        f"{len(sample['cnn'])} seeds, they average {mean_acc(sample['cnn']):.4f} and "
+        f"{mean_acc(sample['fit']):.4f}.\n")
+
+
+def mean_acc(runs: list[dict[str, Any]]) -> float:
+    return statistics.mean(run["valid_acc"] for run in runs)
