@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import base64
 import dataclasses
+import functools
 import html
 import importlib
 import inspect
@@ -43,8 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 HOOKS = [name for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")]
 CNN_STAGES = STAGE_NAMES[STAGE_NAMES.index("cnn"):]
-# The numbers scripts/tables.py recorded, which the stage pages show.
-RECORDED = json.loads((DOCS / "data" / "sample.json").read_text(encoding="utf-8"))
+
+
+@functools.cache
+def recorded() -> dict:
+    """The numbers scripts/tables.py recorded, which the stage pages show (read when a test
+    needs them: the tests that need no site run without the file)."""
+    return json.loads((DOCS / "data" / "sample.json").read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -315,7 +321,7 @@ def test_each_stage_page_shows_the_tutorials_number_and_ours_over_the_recorded_s
     page = site.page(f"stages/{stage.name}")
     section = re.split(r'id="[^"]*the-tutorials-numbers-and-ours"', page)[1]
     table = page_text(section.split("</table>")[0])
-    runs = RECORDED["stages"][stage.name]
+    runs = recorded()["stages"][stage.name]
     seed_0 = runs[0]["epochs"][-1]["last_batch_loss"] if "last_batch_loss" in runs[0][
         "epochs"][-1] else runs[0]["valid_loss"]
     assert f"{seed_0:.4f}" in table and f"{runs[0]['valid_acc']:.4f}" in table
@@ -551,7 +557,8 @@ def test_the_cnn_page_compares_it_with_fit_over_every_recorded_seed(site):
     assert len(inline_pngs(page, "final validation accuracy of fit and cnn over every "
                                  "recorded seed")) == 1
     text = page_text(page)
-    fit, cnn = ([run["valid_acc"] for run in RECORDED["stages"][name]] for name in ("fit", "cnn"))
+    fit, cnn = ([run["valid_acc"] for run in recorded()["stages"][name]]
+                for name in ("fit", "cnn"))
     wins = sum(b > a for a, b in zip(fit, cnn, strict=True))
     assert f"with {wins} of the {len(fit)} recorded seeds" in text or wins == len(fit)
     for value in (sum(cnn) / len(cnn), sum(fit) / len(fit), min(cnn), max(cnn)):
@@ -562,10 +569,10 @@ def test_the_cnn_page_compares_it_with_fit_over_every_recorded_seed(site):
 def test_the_adaptive_and_distributed_pages_show_their_drift_from_the_recorded_runs(site):
     adaptive, distributed = (page_text(site.page(f"stages/{name}"))
                              for name in ("adaptive", "distributed"))
-    wrapped, pooled = (RECORDED["stages"][name][0] for name in ("wrapped", "adaptive"))
+    wrapped, pooled = (recorded()["stages"][name][0] for name in ("wrapped", "adaptive"))
     assert (f"their validation accuracy is {wrapped['valid_acc']:.4f} and "
             f"{pooled['valid_acc']:.4f}") in adaptive
-    one, two = RECORDED["stages"]["distributed"][0], RECORDED["processes"]
+    one, two = recorded()["stages"]["distributed"][0], recorded()["processes"]
     for epoch in (1, 5, len(one["epochs"])):
         losses = [run["epochs"][epoch - 1]["valid_loss"] for run in (one, two)]
         assert f"{epoch}\n{losses[0]:.7f}\n{losses[1]:.7f}\n{losses[1] - losses[0]:+.1e}" in (
