@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import base64
 import dataclasses
+import functools
 import html
 import importlib
 import inspect
@@ -30,13 +31,26 @@ from click.testing import CliRunner
 import mnistlab.data
 from mnistlab import hookspecs, plots
 from mnistlab.cli import cli
-from mnistlab.sources import plugin_source, replaced_plugin, settings_diff, stage_diff
+from mnistlab.sources import (
+    plugin_docstring,
+    plugin_source,
+    replaced_plugin,
+    settings_diff,
+    stage_diff,
+)
 from mnistlab.stages import FIRST_PIECES, STAGE_NAMES, STAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 HOOKS = [name for name, spec in vars(hookspecs).items() if hasattr(spec, "mnistlab_spec")]
 CNN_STAGES = STAGE_NAMES[STAGE_NAMES.index("cnn"):]
+
+
+@functools.cache
+def recorded() -> dict:
+    """The numbers scripts/tables.py recorded, which the stage pages show (read when a test
+    needs them: the tests that need no site run without the file)."""
+    return json.loads((DOCS / "data" / "sample.json").read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -297,6 +311,66 @@ def test_each_stage_page_shows_its_diff_run_and_verdict(site, stage):
             else "test_a_changing_swap_really_changes_the_losses")
     assert f"tests/test_equivalence.py::{test}[{stage.parent}->{stage.name}]" in text
     assert f"Same numbers as {stage.parent}? {'Yes' if stage.preserves else 'No'}" in text
+    # The plugin's docstring is shown once, in its source, not again as prose.
+    first_line = plugin_docstring(stage.plugin).splitlines()[0].replace("``", "")
+    assert text.replace("``", "").count(first_line) == 1, "the docstring is shown twice"
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
+def test_each_stage_page_shows_the_tutorials_number_and_ours_over_the_recorded_seeds(site,
+                                                                                      stage):
+    page = site.page(f"stages/{stage.name}")
+    section = re.split(r'id="[^"]*the-tutorials-numbers-and-ours"', page)[1]
+    table = page_text(section.split("</table>")[0])
+    runs = recorded()["stages"][stage.name]
+    seed_0 = runs[0]["epochs"][-1]["last_batch_loss"] if "last_batch_loss" in runs[0][
+        "epochs"][-1] else runs[0]["valid_loss"]
+    assert f"{seed_0:.4f}" in table and f"{runs[0]['valid_acc']:.4f}" in table
+    accuracies = [run["valid_acc"] for run in runs]
+    assert f"({min(accuracies):.4f} to {max(accuracies):.4f})" in table
+
+
+def test_the_home_and_stages_pages_count_the_stages_from_the_stage_table(site):
+    for page in ("", "stages"):
+        text = page_text(site.page(page))
+        counts = re.findall(r"\b(\d+) stages\b", text)
+        assert counts and set(counts) == {str(len(STAGES))}, page
+        assert not re.search(r"\b(twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
+                             r"eighteen) stages\b", text, re.I), page
+
+
+def test_what_we_learned_links_every_stage_and_the_tutorials_summary(site):
+    page = site.page("learned")
+    linked = set(re.findall(r'href="\.\./stages/(\w+)/', page))
+    assert linked == set(STAGE_NAMES)
+    text = page_text(page)
+    for part in ("torch.nn", "nn.Module", "nn.Parameter", "nn.functional", "torch.optim",
+                 "Dataset", "DataLoader"):
+        assert f"\n{part}\n" in text, part  # a row of the summary's table
+
+
+# What the lesson pages leave to How it works and the plugin pages: the kernel's words.
+KERNEL_WORDS = re.compile(r"\b(pieces?|observers?|fill(s|ed|ing)?|hooks?|sessions?|"
+                          r"plugin managers?)\b", re.I)
+
+
+def lesson_prose(page_html: str) -> str:
+    """The words of a page's article that are prose: no code blocks, no inline code."""
+    article = re.search(r"<article[^>]*>(.*?)</article>", page_html, re.S).group(1)
+    return page_text(re.sub(r"<pre[^>]*>.*?</pre>|<code[^>]*>.*?</code>", " ", article,
+                            flags=re.S))
+
+
+def test_the_kernel_words_check_finds_them():
+    assert KERNEL_WORDS.findall("the model piece is filled by a hook") != []
+    assert lesson_prose("<article><p>the <code>make_model</code> hook</p><pre>session</pre>"
+                        "</article>").split() == ["the", "hook"]
+
+
+@pytest.mark.parametrize("page", ["stages", *(f"stages/{name}" for name in STAGE_NAMES)])
+def test_lesson_pages_speak_of_the_model_not_of_the_kernel(site, page):
+    found = [match.group(0) for match in KERNEL_WORDS.finditer(lesson_prose(site.page(page)))]
+    assert found == [], f"{page} uses the kernel's words {found}: say model, loss, update..."
 
 
 @pytest.mark.parametrize("stage", STAGE_NAMES)
@@ -495,12 +569,32 @@ def test_the_tests_the_stage_pages_cite_exist(site):
     assert sorted(cited - set(collected)) == []
 
 
-def test_the_cnn_page_measures_the_seed_spread(site):
-    text = page_text(site.page("stages/cnn"))
-    rows = re.findall(r"^([0-4])\n(\d\.\d{4})\n(\d\.\d{4})$", text, re.M)
-    assert [int(seed) for seed, _, _ in rows] == [0, 1, 2, 3, 4]
-    accuracies = [float(acc) for _, _, acc in rows]
-    assert f"from {min(accuracies):.4f} to {max(accuracies):.4f}" in text
+def test_the_cnn_page_compares_it_with_fit_over_every_recorded_seed(site):
+    page = site.page("stages/cnn")
+    assert len(inline_pngs(page, "final validation accuracy of fit and cnn over every "
+                                 "recorded seed")) == 1
+    text = page_text(page)
+    fit, cnn = ([run["valid_acc"] for run in recorded()["stages"][name]]
+                for name in ("fit", "cnn"))
+    wins = sum(b > a for a, b in zip(fit, cnn, strict=True))
+    assert f"with {wins} of the {len(fit)} recorded seeds" in text or wins == len(fit)
+    for value in (sum(cnn) / len(cnn), sum(fit) / len(fit), min(cnn), max(cnn)):
+        assert f"{value:.4f}" in text
+    assert "seeds 0 to 4" not in text and "Two epochs of the sample" not in text
+
+
+def test_the_adaptive_and_distributed_pages_show_their_drift_from_the_recorded_runs(site):
+    adaptive, distributed = (page_text(site.page(f"stages/{name}"))
+                             for name in ("adaptive", "distributed"))
+    wrapped, pooled = (recorded()["stages"][name][0] for name in ("wrapped", "adaptive"))
+    assert (f"their validation accuracy is {wrapped['valid_acc']:.4f} and "
+            f"{pooled['valid_acc']:.4f}") in adaptive
+    one, two = recorded()["stages"]["distributed"][0], recorded()["processes"]
+    for epoch in (1, 5, len(one["epochs"])):
+        losses = [run["epochs"][epoch - 1]["valid_loss"] for run in (one, two)]
+        assert f"{epoch}\n{losses[0]:.7f}\n{losses[1]:.7f}\n{losses[1] - losses[0]:+.1e}" in (
+            distributed)
+    assert "seven significant digits" not in distributed
 
 
 # --- the references ------------------------------------------------------------
@@ -579,10 +673,10 @@ def test_the_quick_start_shows_the_readmes_commands(site):
 
 
 def test_the_plugin_guide_embeds_the_examples_and_their_real_errors(site):
-    page = site.page("plugins")
-    for example in ("label_smoothing.py", "early_stopping.py"):
+    guide, reference = site.page("plugins"), site.page("plugin-reference")
+    for page, example in ((guide, "label_smoothing.py"), (reference, "early_stopping.py")):
         assert missing_lines((ROOT / "examples" / example).read_text(), page) == []
-    text = page_text(page)
+    text = page_text(guide + reference)
     for message in ("implements unknown hook 'make_modle' (did you mean 'make_model'?)",
                     "which make_update does not pass; use any of: config, model",
                     "installed plugins 'adam' and 'rmsprop' both provide the update",
@@ -599,6 +693,16 @@ def test_the_plugin_guide_embeds_the_examples_and_their_real_errors(site):
         assert message in text
     assert "[project.entry-points.mnistlab]" in text
     assert "MNISTLAB_SMOOTHING" not in text
+
+
+def test_the_errors_page_folds_its_long_groups_and_keeps_every_row(site):
+    page = site.page("errors")
+    groups = re.findall(r"<details[^>]*>.*?</details>", page, re.S)
+    assert len(groups) == page.count("<h2 ")  # one block per group
+    rows = sum(group.count("<tr>") - 1 for group in groups)  # less each table's header
+    assert rows == len(re.findall(r"^\s*\| (?!case \|)", (DOCS / "errors.md").read_text(
+        encoding="utf-8"), re.M)) > 40
+    assert all("<table>" in group for group in groups)
 
 
 def test_how_it_works_shows_the_observers_the_trace_and_the_packaging(site):

@@ -21,7 +21,7 @@ import pytest
 from test_docs import BuiltSite, built_site
 
 from mnistlab.sources import plugin_source, replaced_plugin
-from mnistlab.stages import FIRST_PIECES, STAGE_NAMES, STAGES
+from mnistlab.stages import FIRST_PIECES, STAGES
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -141,9 +141,8 @@ def test_every_stage_page_shows_its_source_diff_and_output(visit, stage):
         diff.scroll_into_view_if_needed()
         assert diff.locator("pre").is_visible()
         assert f"+++ plugins/{stage.plugin}.py" in diff.inner_text()
-    cnn = STAGE_NAMES.index(stage.name) >= STAGE_NAMES.index("cnn")
-    epochs = "" if cnn else " --epochs 2"  # the CNN pages train the default number
-    output = code_block(page, f"mnistlab run --stage {stage.name}{epochs} --data sample")
+    # Every page trains the default number of epochs: the tutorial's number of examples.
+    output = code_block(page, f"mnistlab run --stage {stage.name} --data sample")
     output.scroll_into_view_if_needed()
     assert output.locator("pre").is_visible()
     assert "validation after training" in output.inner_text()
@@ -208,6 +207,19 @@ def test_the_nav_reaches_every_page_and_the_diagram_renders(visit, site):
         assert page.locator("article h1").first.is_visible()
         seen.add(page.url)
     assert len(seen) == len(titles)
+
+
+def test_the_errors_pages_long_groups_open_on_a_click(visit):
+    visit.open("errors/")
+    page = visit.page
+    groups = page.locator("article details")
+    assert groups.count() >= 8
+    opened = groups.evaluate_all("groups => groups.map(group => group.open)")
+    folded = groups.nth(opened.index(False))
+    row = folded.locator("tr").nth(1)
+    assert not row.is_visible()
+    folded.locator("summary").click()
+    assert row.is_visible()
 
 
 def test_search_finds_cross_entropy(visit):

@@ -1,9 +1,11 @@
-"""The stage pages and the stage table, made from the stage table and the stages' runs."""
+"""The stage pages and the stage table, made from the stage table and the stages' runs.
+
+What they write under a lesson speaks of the model, the loss, the update, the batches and the
+training loop, as the tutorial does; the kernel's own words stay on How it works."""
 
 from __future__ import annotations
 
-import re
-import textwrap
+import statistics
 
 from mnistlab import sources, stages
 
@@ -15,6 +17,9 @@ from .numbers import numbers_table, recorded
 # Every page trains the default: as many examples as the tutorial's 2 epochs of 50,000 digits,
 # 25 epochs of the sample, so any two pages compare like with like.
 CNN_STAGES = stages.STAGE_NAMES[stages.STAGE_NAMES.index("cnn"):]
+# What a stage swaps, in the tutorial's words.
+PART = {"data": "the data", "device": "the device", "model": "the model", "loss": "the loss",
+        "update": "the update", "batches": "the batches", "loop": "the training loop"}
 
 
 def stage_command(name: str) -> str:
@@ -29,21 +34,19 @@ def heavy_commands() -> list[str]:
 
 
 def stage_page(name: str) -> str:
-    """Everything a stage page shows below its prose: plugin, diff, run, verdict."""
+    """Everything a stage page shows below its prose: code, diff, run, numbers, verdict."""
     stage, run = stages.get_stage(name), command(stage_command(name))
     if stage.parent is None:
-        parts = ["## The plugins\n\nThe first stage names a plugin for every piece:\n"]
-        parts += [f"### {piece}: `{plugin}`\n\n{source_block(plugin)}"
+        parts = ["## The code\n\nThe first stage writes each part in a file of its own:\n"]
+        parts += [f"### {PART[piece]}: `{plugin}`\n\n{source_block(plugin)}"
                   for piece, plugin in stages.FIRST_PIECES.items()]
     else:
-        replaced = sources.replaced_plugin(name)
-        parts = [f"## The plugin\n\n`{stage.plugin}` fills the **{stage.swaps}** piece (hook "
-                 f"`{stages.PIECE_HOOKS[stage.swaps]}`):\n", source_block(stage.plugin),
-                 f'## What changed\n\n!!! quote "plugins/{stage.plugin}.py, in its own words"\n',
-                 textwrap.indent(re.sub(r"``(.+?)``", r"`\1`",  # its ``literals`` as `code`
-                                        sources.plugin_docstring(stage.plugin)), "    ") + "\n",
-                 f"Its diff from `plugins/{replaced}.py`, the {stage.swaps} of [`{stage.parent}`]"
-                 f"(../{stage.parent}/) (`mnistlab diff {name}` adds the docstring):\n",
+        replaced, part = sources.replaced_plugin(name), PART[stage.swaps]
+        parts = [f"## The code\n\nThis stage's new {part.removeprefix('the ')}, "
+                 f"`{stage.plugin}`; everything else is [`{stage.parent}`](../{stage.parent}/)'s:"
+                 "\n", source_block(stage.plugin),
+                 f"## What changed\n\nThe diff from {part} of `{stage.parent}`, "
+                 f"`plugins/{replaced}.py` (`mnistlab diff {name}` prints it too):\n",
                  fence(sources.stage_diff(name) + sources.settings_diff(name), "diff",
                        f"plugins/{replaced}.py → plugins/{stage.plugin}.py")]
     parts += ["## Run it\n", run.block(),
@@ -67,25 +70,42 @@ def verdict(name: str) -> str:
             f"`tests/test_equivalence.py::test_a_{kind}_losses[{stage.parent}->{name}]`.\n")
 
 
+def stage_count(base: str = "") -> str:
+    """How many stages there are and which follow the tutorial, linked from ``base``."""
+    names, last = stages.STAGE_NAMES, stages.STAGE_NAMES.index("gpu") + 1
+
+    def link(name: str) -> str:
+        return f"[`{name}`]({base}{name}/)"
+
+    return (f"**{len(names)} stages**: stages 1 to {last} follow the tutorial, from "
+            f"{link(names[0])} to {link('gpu')} (its step 12 is two stages here), and the "
+            f"last {len(names) - last} go beyond it: {' and '.join(map(link, names[last:]))}.")
+
+
 def stage_table() -> str:
     """The stage table, each stage linked to its page (for the stages index)."""
-    rows = ["| # | stage | swaps | plugin | same numbers as its parent? | what changes |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| # | stage | what it changes | its file | same numbers as the one before? "
+            "| what the step does |", "|---|---|---|---|---|---|"]
     for number, stage in enumerate(stages.STAGES, start=1):
         # Plain names, not code: table columns are narrow and code would break mid-word.
-        swap = ([stage.swaps, stage.plugin, "yes" if stage.preserves else "**no**"]
+        swap = ([PART[stage.swaps], stage.plugin, "yes" if stage.preserves else "**no**"]
                 if stage.parent else ["—"] * 3)
         rows.append(f"| {number} | [{stage.name}]({stage.name}/) | {' | '.join(swap)} | "
                     f"{stage.title} |")
     return "\n".join(rows) + "\n"
 
 
-def seed_spread(stage: str = "cnn") -> str:
-    """How much the seed matters: the final scores of ``stage`` with every recorded seed."""
-    runs = recorded()["stages"][stage]
-    rows = "".join(f"| {run['seed']} | {run['valid_loss']:.4f} | {run['valid_acc']:.4f} |\n"
-                   for run in runs)
-    accuracies = sorted(run["valid_acc"] for run in runs)
-    return (f"| seed | validation loss | validation accuracy |\n|---|---|---|\n{rows}\n"
-            f"Validation accuracy ranges from **{accuracies[0]:.4f} to {accuracies[-1]:.4f}** "
-            "on the same data, code and hyper-parameters: only the seed differs.\n")
+def seed_verdict(first: str = "fit", second: str = "cnn") -> str:
+    """Whether ``second`` ends with a better validation accuracy than ``first``, seed by seed."""
+    a, b = ([run["valid_acc"] for run in recorded()["stages"][name]] for name in (first, second))
+    wins, seeds = sum(y > x for x, y in zip(a, b, strict=True)), len(a)
+    means = statistics.mean(a), statistics.mean(b)
+    judged = (f"beats `{first}` with every one of the {seeds} recorded seeds" if wins == seeds
+              else f"beats `{first}` on average, but with only {wins} of the {seeds} recorded "
+              "seeds" if means[1] > means[0] else
+              f"does not beat `{first}` on average: it ends above with {wins} of the {seeds} "
+              "recorded seeds")
+    return (f"On the sample, `{second}` {judged}. Its mean validation accuracy is "
+            f"{means[1]:.4f} against {means[0]:.4f}. Over the seeds, `{first}` ends between "
+            f"{min(a):.4f} and {max(a):.4f}, `{second}` between {min(b):.4f} and "
+            f"{max(b):.4f}.\n")
