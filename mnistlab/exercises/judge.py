@@ -111,8 +111,8 @@ def _failed_to_run(exercise: Exercise, source: str, command: str, error: BaseExc
     """The learner's code raised (or broke a contract): say where, and what it looks like."""
     if _raised(error, NotImplementedError):
         return CheckResult(exercise.stage, source, NOT_DONE, command=command, problems=(
-            f"{exercise.hook} still raises NotImplementedError{_line(error, source)}: the stub "
-            "is not filled in yet.",))
+            "the stub still raises NotImplementedError, where its TODOs are"
+            f"{_line(error, source)}",))
     mistakes = tuple(diagnose(record or Record(), reference, error))
     cause = _learners(error, source)
     what = (f"your plugin raised {one_line(cause)}{_line(cause, source)}" if cause is not None
@@ -172,8 +172,10 @@ def _compare(exercise: Exercise, source: str, command: str, reference: Record, m
     if mine.parted is not None:
         i = mine.parted - 1
         theirs = reference.losses[i] if i < len(reference.losses) else float("nan")
-        epoch, batch = mine.where[i]
-        parting = Parting(mine.parted, f"epoch {epoch}, batch {batch}", theirs, mine.losses[i])
+        where = "epoch {}, batch {}".format(*mine.where[i])
+        if i < len(reference.where) and reference.where[i] != mine.where[i]:
+            where += " (the reference's epoch {}, batch {})".format(*reference.where[i])
+        parting = Parting(mine.parted, where, theirs, mine.losses[i])
         if i < len(reference.weights):
             parameter = _most_different(mine, reference, i)
     elif len(mine.losses) < len(reference.losses):

@@ -169,7 +169,8 @@ def _first_step_ratio(mine: Record, reference: Record) -> float | None:
     """How many times as far as the reference's the learner's first step moved the weights,
     when it moved them in the same direction (the same gradient, another rate)."""
     if not (mine.copied and mine.weights and reference.weights and mine.targets
-            and torch.equal(mine.targets[0], reference.targets[0])):
+            and torch.equal(mine.targets[0], reference.targets[0])
+            and close(mine.losses[0], reference.losses[0], 1e-5)):  # the same first gradient
         return None
     start = torch.cat([p.flatten().cpu() for p in reference.initial])
     moved = torch.cat([p.flatten() for p in mine.weights[0]]) - start

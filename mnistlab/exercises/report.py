@@ -82,10 +82,11 @@ def render(result: CheckResult, reveal: bool = True) -> str:
     """The report: a title line, what parted, the known mistakes, and what to do next."""
     lines = [f"{result.source} against stage {result.stage}: {result.status}"]
     if result.status == NOT_DONE:
-        lines += [*result.problems, f"Fill in the TODOs, then run: {result.command}"]
+        lines += [*result.problems, f"fill in the TODOs, then run: {result.command}"]
         return "\n".join(lines) + "\n"
     if result.compared:
-        lines.append(f"compared {result.compared} training batches with the reference "
+        batches = "batch" if result.compared == 1 else "batches"
+        lines.append(f"compared {result.compared} training {batches} with the reference "
                      f"({result.tolerance})")
     if result.parting is not None:
         p = result.parting
