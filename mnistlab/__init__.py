@@ -13,9 +13,10 @@ from mnistlab.hookspecs import hookimpl, hookspec
 from mnistlab.types import Option
 
 if TYPE_CHECKING:
+    from mnistlab.exercises.report import CheckResult
     from mnistlab.types import RunResult
 
-__all__ = ["Option", "__version__", "hookimpl", "hookspec", "load", "run"]
+__all__ = ["Option", "__version__", "check", "hookimpl", "hookspec", "load", "run"]
 
 
 def run(stage: str, **settings: Any) -> RunResult:
@@ -52,3 +53,18 @@ def load(run_dir: str, *, plugins: tuple[str, ...] = (),
     from mnistlab.runner import load as load_run
 
     return load_run(run_dir, plugins=plugins, plugin_objects=plugin_objects)
+
+
+def check(plugin: Any, *, stage: str, keep_progress: bool = True) -> CheckResult:
+    """Check your plugin (a ``.py`` path or a module) as the exercise of ``stage``.
+
+    Example:
+        >>> result = mnistlab.check("my_cross_entropy.py", stage="functional")
+        >>> result.passed, print(result)
+
+    The result's report, ``str(result)``, is what ``mnistlab check`` prints; a
+    notebook shows the same. See ``mnistlab exercise`` for the exercises.
+    """
+    from mnistlab.exercises.api import check as check_plugin
+
+    return check_plugin(plugin, stage, keep_progress=keep_progress)
