@@ -157,3 +157,45 @@ def test_hints_come_one_at_a_time():
     second = invoke("check", str(path), "--stage", "functional", "--hint").stdout
     assert "hint 1 of" in first and "hint 2 of" not in first
     assert "hint 2 of" in second
+
+
+# --- the docs pages ------------------------------------------------------------------------
+
+DOCS = EXAMPLES.parent / "docs"
+
+
+def test_every_exercise_has_a_page_in_the_exercises_section_of_the_nav():
+    import yaml
+
+    class Loader(yaml.SafeLoader):  # mkdocs.yml names a Python function: read past it
+        pass
+
+    Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *args: None)
+    nav = yaml.load((DOCS.parent / "mkdocs.yml").read_text(), Loader=Loader)["nav"]
+    (section,) = [entry["Exercises"] for entry in nav if "Exercises" in entry]
+    pages = [next(iter(entry.values())) if isinstance(entry, dict) else entry
+             for entry in section]
+    assert pages == ["exercises/index.md", *(f"exercises/{ex.stage}.md" for ex in exercises())]
+    for exercise in exercises():
+        assert f'exercise_page("{exercise.stage}")' in (
+            DOCS / "exercises" / f"{exercise.stage}.md").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", [exercise.stage for exercise in exercises()])
+def test_an_exercise_page_shows_the_task_the_hints_and_the_report_the_cli_prints(stage):
+    import sys
+
+    sys.path.insert(0, str(DOCS / "_build"))
+    from mnistlab_docs.exercise_pages import SOLUTIONS, exercise_page
+
+    exercise = get_exercise(stage)
+    page = exercise_page(stage)
+    assert exercise.task in page
+    assert page.count('??? tip "Hint') == len(exercise.hints)
+    assert f"mnistlab check my_{exercise.plugin}.py --stage {stage}" in page
+    wrong = sorted((SOLUTIONS / stage).glob("wrong_*.py"))
+    if wrong:
+        shown = str(mnistlab.check(wrong[0], stage=stage, keep_progress=False))
+        path = wrong[0].relative_to(EXAMPLES.parent).as_posix()
+        assert shown.replace(str(wrong[0]), path).rstrip() in page

@@ -46,7 +46,8 @@ def stub_text(exercise: Exercise, path: str | Path = "FILE") -> str:
     lesson = plugin_docstring(exercise.plugin)
     lines = [f"# Exercise {exercise.stage}: {exercise.title.replace('`', '')}", "#",
              *comment(exercise.task), "# The lesson:", "#", *comment(lesson),
-             "# TODO:", *(f"#   - {step}" for step in exercise.steps), "#",
+             "# TODO:", *(line for step in exercise.steps for line in textwrap.wrap(
+                 step, 92, initial_indent="#   - ", subsequent_indent="#     ")), "#",
              f"# Check it: mnistlab check {path} --stage {exercise.stage}", "# (--hint for a hint, "
              "--watch to check again on every save)", "", exercise.stub.rstrip()]
     return "\n".join(lines).replace("`", "") + "\n"

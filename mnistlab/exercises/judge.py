@@ -13,8 +13,8 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib.util
-import itertools
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -35,7 +35,8 @@ from mnistlab.sources import plugin_source
 DATA = "sample"
 # What the loop measures at an epoch's end is a mean the learner may sum in another order.
 MEASURED_RTOL = 1e-6
-_loaded = itertools.count()
+# The learner's module, imported afresh for every check: what a message calls "your plugin".
+LEARNER = "mnistlab_exercise"
 
 
 def judge(plugin: str | Path | ModuleType, stage: str) -> CheckResult:
@@ -83,7 +84,7 @@ def _load(path: Path) -> ModuleType:
     if not path.is_file():
         raise MnistlabError(f"no file {str(path)!r}; write one with `mnistlab exercise STAGE "
                             "--out FILE`, or check the path")
-    name = f"mnistlab_exercise_{next(_loaded)}_{path.stem}"
+    name = LEARNER
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise MnistlabError(f"{str(path)!r} is not a Python file; give a .py file")
@@ -116,7 +117,10 @@ def _failed_to_run(exercise: Exercise, source: str, command: str, error: BaseExc
     mistakes = tuple(diagnose(record or Record(), reference, error))
     cause = _learners(error, source)
     what = (f"your plugin raised {one_line(cause)}{_line(cause, source)}" if cause is not None
-            else str(error))
+            else re.sub(rf"plugin '{LEARNER}' \(\w+\)|'{LEARNER}'", "your plugin", str(error)))
+    if str(error).startswith(f"no plugin provides the {exercise.piece}"):
+        what = (f"your plugin returned None from {exercise.hook}; return the {exercise.piece} "
+                "there")
     return CheckResult(exercise.stage, source, FAILING, command=command, problems=(what,),
                        mistakes=mistakes)
 
