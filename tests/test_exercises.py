@@ -199,3 +199,49 @@ def test_an_exercise_page_shows_the_task_the_hints_and_the_report_the_cli_prints
         shown = str(mnistlab.check(wrong[0], stage=stage, keep_progress=False))
         path = wrong[0].relative_to(EXAMPLES.parent).as_posix()
         assert shown.replace(str(wrong[0]), path).rstrip() in page
+
+
+# --- --watch -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_watch_checks_again_on_every_save_within_a_second(tmp_path):
+    import re
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    exercise_dir = EXAMPLES / "exercises" / "functional"
+    path = tmp_path / "mine.py"
+    shutil.copy(exercise_dir / "wrong_softmax.py", path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mnistlab", "check", str(path), "--stage", "functional",
+         "--watch"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**__import__("os").environ, "XDG_DATA_HOME": str(tmp_path / "data")})
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+
+    def reports(count: int) -> None:
+        deadline = time.monotonic() + 60
+        while sum("against stage functional:" in line for line in lines) < count:
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.05)
+
+    try:
+        reports(1)
+        time.sleep(0.3)  # the watcher has taken the file's first stamp
+        shutil.copy(exercise_dir / "right_nll_log_softmax.py", path)
+        reports(2)
+        time.sleep(0.5)  # its timing line, written after the report
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    output = "".join(lines)
+    assert "functional: failing" in output and "functional: passed" in output
+    assert process.returncode == 0, output  # the last check passed
+    assert "Traceback" not in output
+    seconds = [float(s) for s in re.findall(r"^\((\d+\.\d+) s\)$", output, re.MULTILINE)]
+    assert len(seconds) == 2 and seconds[1] <= 1.0, output
