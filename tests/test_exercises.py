@@ -245,3 +245,12 @@ def test_watch_checks_again_on_every_save_within_a_second(tmp_path):
     assert "Traceback" not in output
     seconds = [float(s) for s in re.findall(r"^\((\d+\.\d+) s\)$", output, re.MULTILINE)]
     assert len(seconds) == 2 and seconds[1] <= 1.0, output
+
+
+def test_a_data_folder_that_cannot_be_written_loses_the_progress_not_the_check(tmp_path,
+                                                                              monkeypatch):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "file"))  # a file where a folder goes
+    path = EXAMPLES / "exercises" / "functional" / "wrong_softmax.py"
+    done = invoke("check", str(path), "--stage", "functional")
+    assert done.exit_code == 1 and "note: cannot keep your progress" in done.stderr

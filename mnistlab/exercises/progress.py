@@ -8,12 +8,14 @@ counts as no progress: it is the learner's record, never a reason to refuse a ch
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
 from mnistlab.atomic import write_text
+from mnistlab.errors import MnistlabError
 
 NOT_STARTED = "not started"
 
@@ -32,9 +34,13 @@ def _read() -> dict[str, dict[str, Any]]:
 
 
 def _write(kept: dict[str, dict[str, Any]]) -> None:
+    """Keep ``kept``; a data folder that cannot be written loses the progress, not the check."""
     path = progress_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text(path, json.dumps(kept, indent=1, sort_keys=True) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, json.dumps(kept, indent=1, sort_keys=True) + "\n")
+    except OSError as error:
+        print(f"note: cannot keep your progress in {path} ({error.strerror})", file=sys.stderr)
 
 
 def status(stage: str) -> str:
@@ -67,5 +73,9 @@ def reset() -> bool:
     path = progress_file()
     if not path.exists():
         return False
-    path.unlink()
+    try:
+        path.unlink()
+    except OSError as error:
+        raise MnistlabError(f"cannot remove {path} ({error.strerror}); remove it by hand"
+                            ) from None
     return True
