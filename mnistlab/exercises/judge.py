@@ -117,7 +117,7 @@ def _failed_to_run(exercise: Exercise, source: str, command: str, error: BaseExc
     mistakes = tuple(diagnose(record or Record(), reference, error))
     cause = _learners(error, source)
     what = (f"your plugin raised {one_line(cause)}{_line(cause, source)}" if cause is not None
-            else re.sub(rf"plugin '{LEARNER}' \(\w+\)|'{LEARNER}'", "your plugin", str(error)))
+            else re.sub(rf"plugin '{LEARNER}'( \(\w+\))?|'{LEARNER}'", "your plugin", str(error)))
     if str(error).startswith(f"no plugin provides the {exercise.piece}"):
         what = (f"your plugin returned None from {exercise.hook}; return the {exercise.piece} "
                 "there")
