@@ -15,10 +15,11 @@ from mnistlab.types import Option
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from mnistlab.exercises.report import CheckResult
     from mnistlab.exporter import Exported
     from mnistlab.types import RunResult
 
-__all__ = ["Option", "__version__", "export", "hookimpl", "hookspec", "load", "run"]
+__all__ = ["Option", "__version__", "check", "export", "hookimpl", "hookspec", "load", "run"]
 
 
 def run(stage: str, **settings: Any) -> RunResult:
@@ -74,3 +75,18 @@ def export(stage: str, out: str | Path | None = None, **settings: Any) -> Export
     from mnistlab.exporter import export as export_stage
 
     return export_stage(stage, out, **settings)
+
+
+def check(plugin: Any, *, stage: str, keep_progress: bool = True) -> CheckResult:
+    """Check your plugin (a ``.py`` path or a module) as the exercise of ``stage``.
+
+    Example:
+        >>> result = mnistlab.check("my_cross_entropy.py", stage="functional")
+        >>> result.passed, print(result)
+
+    The result's report, ``str(result)``, is what ``mnistlab check`` prints; a
+    notebook shows the same. See ``mnistlab exercise`` for the exercises.
+    """
+    from mnistlab.exercises.api import check as check_plugin
+
+    return check_plugin(plugin, stage, keep_progress=keep_progress)

@@ -17,6 +17,7 @@ import click
 
 from mnistlab import signals
 from mnistlab._version import __version__
+from mnistlab.cli_exercise import check, exercise
 from mnistlab.cli_export import export
 from mnistlab.cli_info import data, diff, plugins, stages
 from mnistlab.cli_look import compare, predict, show
@@ -179,7 +180,7 @@ def _without_nproc(arguments: list[str]) -> list[str]:
     return kept
 
 
-for command in (stages, diff, plugins, data, compare, show, predict, export):
+for command in (stages, diff, plugins, data, compare, show, predict, export, exercise, check):
     cli.add_command(command)
 
 

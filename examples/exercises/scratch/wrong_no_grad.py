@@ -1,0 +1,23 @@
+"""Wrong: the update runs outside torch.no_grad()."""
+
+
+from mnistlab import hookimpl
+
+
+class ManualUpdate:
+    def __init__(self, params, lr):
+        self.params = list(params)
+        self.lr = lr
+
+    def step(self):
+        for p in self.params:
+            p -= p.grad * self.lr
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad.zero_()
+
+
+@hookimpl
+def make_update(config, model):
+    return ManualUpdate(model.parameters(), config.lr)
