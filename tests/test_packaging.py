@@ -72,3 +72,12 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv(wheel, tmp_path):
         [str(python), "-c", "import mnistlab.plugins.cnn as m; print(m.__file__)"],
         text=True, cwd=tmp_path, env=env).strip()
     assert Path(where).is_relative_to(fresh_site)
+    # What the wheel carries besides code: the exercises' texts and the pages a notebook shows.
+    listed = subprocess.run([str(env_dir / "bin" / "mnistlab"), "exercise"], capture_output=True,
+                            text=True, cwd=tmp_path, env=env)
+    assert listed.returncode == 0 and "functional" in listed.stdout, listed.stderr
+    exported = subprocess.run([str(env_dir / "bin" / "mnistlab"), "export", "--stage", "fit",
+                               "--format", "ipynb", "--epochs", "1", "--data", "sample", "--out",
+                               str(tmp_path / "fit.ipynb")], capture_output=True, text=True,
+                              cwd=tmp_path, env=env)
+    assert exported.returncode == 0, exported.stderr
