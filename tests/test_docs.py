@@ -229,7 +229,8 @@ def test_the_fingerprint_changes_with_any_file_a_command_depends_on(kept, tmp_pa
 HELPER = DOCS / "_build"
 PUBLIC = {  # what the helper may use of mnistlab, by module
     "mnistlab": {"run", "load", "check", "hookimpl", "Option", "hookspecs", "stages", "sources",
-                 "plots", "introspect", "cli", "errors", "data", "atomic", "exercises"},
+                 "plots", "model_pictures", "introspect", "cli", "errors", "data", "atomic",
+                 "exercises"},
     "mnistlab.exercises": {"exercises", "get_exercise", "stub_text"},
     "mnistlab.hookspecs": {"hookimpl"},
     "mnistlab.stages": {"STAGES", "STAGE_NAMES", "PIECES", "PIECE_HOOKS", "FIRST_PIECES",

@@ -200,9 +200,8 @@ def test_the_nav_reaches_every_page_and_the_diagram_renders(visit, site):
     titles = [title.strip() for title in page.locator(page_links).all_inner_texts()]
     assert len(titles) == len(list(site.folder.rglob("index.html")))  # every page, once
     seen = set()
-    for title in titles:
-        page.locator(page_links).filter(
-            has_text=re.compile(rf"^\s*{re.escape(title)}\s*$")).first.click()
+    for place in range(len(titles)):  # by place: a stage and its exercise share a title
+        page.locator(page_links).nth(place).click()
         page.wait_for_load_state("load")
         assert page.locator("article h1").first.is_visible()
         seen.add(page.url)
