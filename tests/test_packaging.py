@@ -30,8 +30,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_holds_every_plugin_under_mnistlab_and_no_top_level_plugins(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert not [name for name in names if name.startswith("plugins/")]
-    shipped = {Path(name).name for name in names if name.startswith("mnistlab/plugins/")}
-    assert shipped == {path.name for path in (ROOT / "plugins").glob("*.py")}
+    shipped = {name.removeprefix("mnistlab/plugins/") for name in names
+               if name.startswith("mnistlab/plugins/")}
+    plugins = ROOT / "plugins"
+    assert shipped == {path.relative_to(plugins).as_posix() for path in
+                       [*plugins.glob("*.py"), *plugins.glob("exercises/*.md")]}
     assert "mnistlab/hookspecs.py" in names and "mnistlab/data/idx.py" in names
 
 
