@@ -76,6 +76,12 @@ PAGES = {
                  "{name}.py` 写出：`python {name}.py` 会打印上面那次运行的数字，最后输出 "
                  "`mnistlab run --json` 的那一行 JSON。\n\n??? example \"mnistlab 的运行器在"
                  "插件周围做了什么（写成普通代码）\"\n\n"),
+    # what the pages' own blocks print (``phrase``)
+    "output": ("output", "输出"),
+    "digit alt": ("x_train[0] of the sample, as mnistlab show saves it",
+                  "内置样本的 x_train[0]，即 mnistlab show 保存的图片"),
+    "timing head": ("| how the batches are cut | one pass, 50,000 rows | per batch |",
+                    "| 批量的切法 | 遍历一次，50,000 行 | 每个批量 |"),
 }
 
 
@@ -85,6 +91,11 @@ def say(lang: str, key: str, **values: object) -> str:
         raise ValueError(f"lang must be one of {LANGS}, not {lang!r}")
     phrase = {**PAGES, **NUMBERS}[key]
     return phrase[LANGS.index(lang)].format(**values)
+
+
+def phrase(key: str, lang: str = "en") -> str:
+    """The phrase ``key`` in ``lang``, for a page block: ``phrase("output", lang="zh")``."""
+    return say(lang, key)
 
 
 def part(lang: str, piece: str) -> str:
