@@ -14,6 +14,8 @@ from pathlib import Path
 
 from mnistlab.sources import plugin_source
 
+from .words import phrase
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -71,9 +73,10 @@ def user_code(files: dict[str, str]) -> str:
                      for name, text in files.items())
 
 
-def python_example(source: str) -> str:
+def python_example(source: str, lang: str = "en") -> str:
     """``source`` as a code block, then what running it printed (stdout and stderr, in order)."""
     source, printed = textwrap.dedent(source).strip() + "\n", io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         exec(compile(source, "<docs example>", "exec"), {"__name__": "__docs_example__"})
-    return f"{fence(source, 'python')}\n{fence(printed.getvalue(), title='output', wrap=True)}"
+    shown = fence(printed.getvalue(), title=phrase("output", lang), wrap=True)
+    return f"{fence(source, 'python')}\n{shown}"

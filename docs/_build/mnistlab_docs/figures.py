@@ -14,6 +14,7 @@ from mnistlab import data, model_pictures, plots
 from .blocks import inline_png
 from .kept import command
 from .stage_pages import stage_command
+from .words import say
 
 
 def trained(stage: str):
@@ -25,44 +26,44 @@ def inline_figure(figure, alt: str) -> str:
         return inline_png(plots.save_figure(figure, Path(folder) / "figure.png"), alt, "figure")
 
 
-def weight_picture(stage: str) -> str:
+def weight_picture(stage: str, lang: str = "en") -> str:
     """The logistic model's ten weight vectors, each drawn as a 28 x 28 image."""
     weights = next(p for p in trained(stage).parameters() if p.dim() == 2).detach()
     rows = weights if weights.shape[0] == 10 else weights.T  # raw_logistic's is 784 x 10
     return inline_figure(model_pictures.weight_images(rows.numpy()),
-                         f"the weights of the {stage} stage after training, one image per digit")
+                         say(lang, "weights alt", stage=stage))
 
 
-def layer_outputs(model, x: torch.Tensor) -> list[tuple[str, str, torch.Tensor]]:
+def layer_outputs(model, x: torch.Tensor,
+                  lang: str = "en") -> list[tuple[str, str, torch.Tensor]]:
     """The image ``x[0]`` on its way through ``model``, as (name, where, tensor), recorded by
     forward hooks on its layers: what a layer receives (when that is new) and what it gives."""
-    seen = [("row", "a row of the sample", x[0])]
+    seen = [("row", say(lang, "row"), x[0])]
 
     def record(layer, args, out, name):
         if args[0][0].shape != seen[-1][2].shape:
-            seen.append(("input", f"what `{name}` receives", args[0][0]))
-        seen.append((name, f"`{name}` gives", out[0]))
+            seen.append(("input", say(lang, "receives", name=name), args[0][0]))
+        seen.append((name, say(lang, "gives", name=name), out[0]))
 
     hooks = [layer.register_forward_hook(lambda *hooked, name=name: record(*hooked, name))
              for name, layer in model.named_children()]
     with torch.no_grad():
-        seen.append(("scores", "the model's output: ten scores", model(x)[0]))
+        seen.append(("scores", say(lang, "scores"), model(x)[0]))
     for hook in hooks:
         hook.remove()
     return seen
 
 
-def layer_shapes(stage: str, digit: int = 0) -> str:
+def layer_shapes(stage: str, digit: int = 0, lang: str = "en") -> str:
     """Validation image ``digit`` of the sample through the stage's trained model: its shape
     after each layer, then what each layer makes of it."""
     sample = data.load("sample")
-    steps = layer_outputs(trained(stage), torch.tensor(sample.x_valid[digit:digit + 1]))
+    steps = layer_outputs(trained(stage), torch.tensor(sample.x_valid[digit:digit + 1]), lang)
     shapes = [(where, " × ".join(map(str, t.shape))) for _, where, t in steps]
     label, guess = int(sample.y_valid[digit]), int(steps[-1][2].argmax())
     rows = "".join(f"| {where} | {shape} |\n" for where, shape in shapes)
-    return (f"**{' → '.join(shape for _, shape in shapes[1:])}**\n\n| where | shape of one "
-            f"image |\n|---|---|\n{rows}\nThe image is `x_valid[{digit}]` of the sample, a "
-            f"{label}; the model's highest score is for the {guess}.\n\n" + inline_figure(
-                model_pictures.feature_maps({name: t.numpy() for name, _, t in steps
-                                             if t.dim() == 3}),
-                f"feature maps of the {stage} stage for a {label}"))
+    return (f"**{' → '.join(shape for _, shape in shapes[1:])}**\n\n{say(lang, 'shapes head')}"
+            f"\n|---|---|\n{rows}\n" + say(lang, "shapes", digit=digit, label=label, guess=guess)
+            + inline_figure(model_pictures.feature_maps({name: t.numpy() for name, _, t in steps
+                                                         if t.dim() == 3}),
+                            say(lang, "maps alt", stage=stage, label=label)))

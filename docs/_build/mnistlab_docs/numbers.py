@@ -15,6 +15,7 @@ from typing import Any
 from mnistlab import stages
 
 from .blocks import ROOT, inline_png
+from .words import say
 
 # What the tutorial printed at each step, on full MNIST (50,000 training digits, 2 epochs, no
 # seed). Its first seven steps print the loss of the last training batch; from `validation`
@@ -34,49 +35,45 @@ def recorded(data: str = "sample") -> dict[str, Any]:
     return json.loads((ROOT / "docs" / "data" / f"{data}.json").read_text("utf-8"))
 
 
-def measure(stage: str) -> tuple[str, str]:
+def measure(stage: str, lang: str = "en") -> tuple[str, str]:
     """Which number of a run compares with the tutorial's, and its name on the page."""
     if stage in LAST_BATCH:
-        return "last_batch_loss", "loss on the last training batch"
-    return "valid_loss", "validation loss after the last epoch"
+        return "last_batch_loss", say(lang, "last batch")
+    return "valid_loss", say(lang, "last valid")
 
 
 def final(run: dict[str, Any], key: str) -> float:
     return run["epochs"][-1][key] if key == "last_batch_loss" else run[key]
 
 
-def spread(values: list[float]) -> str:
-    return (f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} "
-            f"({min(values):.4f} to {max(values):.4f})")
+def spread(values: list[float], lang: str = "en") -> str:
+    return say(lang, "spread", mean=statistics.mean(values), sd=statistics.stdev(values),
+               low=min(values), high=max(values))
 
 
-def numbers_table(stage: str) -> str:
+def numbers_table(stage: str, lang: str = "en") -> str:
     """The tutorial's number, ours with seed 0, and ours over every recorded seed."""
     record = recorded()
-    runs, (key, name) = record["stages"][stage], measure(stage)
+    runs, (key, name) = record["stages"][stage], measure(stage, lang)
     seeds = len(runs)
-    rows = [f"| | {name} | validation accuracy |", "|---|---:|---:|"]
+    rows = [say(lang, "numbers head", name=name), "|---|---:|---:|"]
     printed = TUTORIAL.get(stage)
-    rows.append("| the tutorial: full MNIST, 2 epochs, no seed | "
-                + (f"{printed:.4f} | not printed |" if printed is not None
-                   else "no such step | |"))
+    rows.append(say(lang, "tutorial row") + (say(lang, "not printed", printed=printed)
+                                             if printed is not None else say(lang, "no step")))
     epochs = len(runs[0]["epochs"])
-    rows.append(f"| mnistlab: the sample, {epochs} epochs, seed 0 | {final(runs[0], key):.4f} | "
+    rows.append(say(lang, "seed 0 row", epochs=epochs) + f"{final(runs[0], key):.4f} | "
                 f"{runs[0]['valid_acc']:.4f} |")
-    rows.append(f"| mnistlab: seeds 0 to {seeds - 1}, mean ± sd (range) | "
-                f"{spread([final(run, key) for run in runs])} | "
-                f"{spread([run['valid_acc'] for run in runs])} |")
-    return "\n".join(rows) + "\n\n" + (
-        f"Recorded by `{record['command']}` with torch {record['versions']['torch']} on "
-        f"{record['date']}. The two runs see about as many examples: {epochs} epochs of the "
-        "sample's 4,000 digits, 2 of the tutorial's 50,000. Ours differ from the tutorial's "
-        "because the data differ (12 times fewer digits to learn from, and a validation set "
-        "of 1,000 instead of 10,000), and the tutorial's own numbers change from run to run: "
-        "it sets no seed.\n")
+    rows.append(say(lang, "seeds row", last=seeds - 1)
+                + f"{spread([final(run, key) for run in runs], lang)} | "
+                f"{spread([run['valid_acc'] for run in runs], lang)} |")
+    return "\n".join(rows) + "\n\n" + say(
+        lang, "recorded", command=record["command"], torch=record["versions"]["torch"],
+        date=record["date"], epochs=epochs)
 
 
-def seed_strip(names: tuple[str, ...] = ("fit", "cnn")) -> str:
-    """One dot per recorded seed: each stage's final validation accuracy, a row per stage."""
+def seed_strip(names: tuple[str, ...] = ("fit", "cnn"), lang: str = "en") -> str:
+    """One dot per recorded seed: each stage's final validation accuracy, a row per stage. The
+    Chinese axis label goes under the picture: the build's fonts may lack Han characters."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6.4, 0.5 + 0.45 * len(names)), dpi=100, layout="constrained")
@@ -86,31 +83,29 @@ def seed_strip(names: tuple[str, ...] = ("fit", "cnn")) -> str:
         axes.plot(accuracies, [row] * len(accuracies), "o", alpha=0.5, markersize=7)
     axes.set_yticks(range(len(names)), names)
     axes.set_ylim(-0.6, len(names) - 0.4)
-    axes.set_xlabel(f"final validation accuracy, seeds 0 to {len(recorded()['seeds']) - 1}")
+    axis = say(lang, "strip axis", last=len(recorded()["seeds"]) - 1)
+    axes.set_xlabel(axis if lang == "en" else "")
     axes.grid(axis="x", alpha=0.3)
     png = io.BytesIO()
     figure.savefig(png, format="png")
-    return inline_png(png, alt=f"final validation accuracy of {' and '.join(names)} over "
-                      "every recorded seed", css_class="seed-strip")
+    return inline_png(png, alt=say(lang, "strip alt", names=say(lang, "and").join(names)),
+                      css_class="seed-strip") + ("" if lang == "en" else f"\n{axis}\n")
 
 
-def full_size_table(data: str) -> str:
+def full_size_table(data: str, lang: str = "en") -> str:
     """Every stage on a full-size data set, as ``scripts/tables.py --data ...`` recorded it."""
     record = recorded(data)
-    rows = ["| stage | epochs | optimizer steps | validation loss | validation accuracy |",
-            "|---|---:|---:|---:|---:|"]
+    rows = [say(lang, "full head"), "|---|---:|---:|---:|---:|"]
     for stage, runs in record["stages"].items():
         run = runs[0]
         rows.append(f"| [{stage}](../stages/{stage}/) | {len(run['epochs'])} | {run['steps']:,} "
                     f"| {run['valid_loss']:.4f} | {run['valid_acc']:.4f} |")
     logistic, cnn = (record["stages"][stage][0]["valid_acc"] for stage in ("fit", "cnn"))
     sample = recorded()["stages"]
-    return "\n".join(rows) + "\n\n" + (
-        f"Recorded by `{record['command']}` with torch {record['versions']['torch']} on "
-        f"{record['date']}, seed {record['seeds'][0]}. Here the CNN (`cnn`) ends at "
-        f"{cnn:.4f} and the logistic model (`fit`) at {logistic:.4f}; on the sample, over "
-        f"{len(sample['cnn'])} seeds, they average {mean_acc(sample['cnn']):.4f} and "
-        f"{mean_acc(sample['fit']):.4f}.\n")
+    return "\n".join(rows) + "\n\n" + say(
+        lang, "full recorded", command=record["command"], torch=record["versions"]["torch"],
+        date=record["date"], seed=record["seeds"][0], cnn=cnn, logistic=logistic,
+        seeds=len(sample["cnn"]), a=mean_acc(sample["cnn"]), b=mean_acc(sample["fit"]))
 
 
 def mean_acc(runs: list[dict[str, Any]]) -> float:
