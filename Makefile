@@ -40,11 +40,17 @@ test-fast: install  ## the tests without the docs build, browser, packaging and 
 lint: install  ## ruff, as configured in pyproject.toml
 	$(BIN)/python -m ruff check .
 
-docs: install  ## build the docs site into site/
+# Two builds, English into site/ and then Chinese into site/zh/: in this order, because the
+# English build empties site/ first. The Chinese pages load the English build's assets.
+docs: install  ## build the docs site into site/, and its Chinese translation into site/zh/
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict -f mkdocs.zh.yml
 
-serve: install  ## serve the docs site on http://127.0.0.1:8000
-	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs serve
+# Both languages, as built by `make docs`, from one folder. `mkdocs serve` (English only, the
+# language switch to a missing zh/) rebuilds on every edit while you write an English page;
+# `mkdocs serve -f mkdocs.zh.yml` does the same for a Chinese one, without the shared assets.
+serve: docs  ## build both languages, then serve them on http://127.0.0.1:8000 (Chinese: /zh/)
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory site 8000
 
 bench: $(VENV)/.installed-run  ## measure the kernel's overhead against plain loops
 	$(BIN)/python benchmarks/overhead.py

@@ -66,25 +66,44 @@ class BuiltSite:
 
 
 _built: BuiltSite | None = None
+_built_zh: BuiltSite | None = None
+
+
+def _mkdocs_build(config: str, folder: Path) -> BuiltSite:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict",
+         "-f", str(ROOT / config), "-d", str(folder)],
+        cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    return BuiltSite(folder, done.returncode, done.stdout + done.stderr,
+                     time.perf_counter() - started)
+
+
+def _build_both(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Both languages, as `make docs` builds them: English, then Chinese into its zh/ folder
+    (the Chinese pages load the English build's assets, and the English pages link to them)."""
+    global _built, _built_zh
+    if _built is None:
+        _built = _mkdocs_build("mkdocs.yml", tmp_path_factory.mktemp("site"))
+        _built_zh = _mkdocs_build("mkdocs.zh.yml", _built.folder / "zh")
 
 
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     """Build the site once per session with ``mkdocs build --strict``; fail with its log."""
-    global _built
-    if _built is None:
-        folder = tmp_path_factory.mktemp("site")
-        started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "mkdocs", "build", "--strict",
-             "-f", str(ROOT / "mkdocs.yml"), "-d", str(folder)],
-            cwd=ROOT, capture_output=True, text=True,
-            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        )
-        _built = BuiltSite(folder, done.returncode, done.stdout + done.stderr,
-                           time.perf_counter() - started)
+    _build_both(tmp_path_factory)
     if _built.returncode != 0:
         pytest.fail(f"mkdocs build --strict failed:\n{_built.log[-6000:]}")
     return _built
+
+
+def built_zh_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    """The Chinese site (mkdocs.zh.yml), built once per session into the English site's zh/."""
+    _build_both(tmp_path_factory)
+    if _built_zh.returncode != 0:
+        pytest.fail(f"mkdocs build --strict -f mkdocs.zh.yml failed:\n{_built_zh.log[-6000:]}")
+    return _built_zh
 
 
 @pytest.fixture(scope="session")
@@ -749,3 +768,62 @@ def test_no_page_loads_anything_from_another_host(site):
     assert offenders == []
     for css in site.folder.rglob("*.css"):
         assert not re.search(r"url\(\s*['\"]?(https?:)?//", css.read_text(encoding="utf-8"))
+
+
+# --- the Chinese site (mkdocs.zh.yml) ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def zh_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    return built_zh_site(tmp_path_factory)
+
+
+def search_index(site: BuiltSite) -> dict:
+    return json.loads((site.folder / "search" / "search_index.json").read_text(encoding="utf-8"))
+
+
+def pages_with_word(index: dict, word: str) -> set[str]:
+    """The pages whose title or text holds ``word`` as a whole token, cut as the site's search
+    cuts it in the browser (at the configured separator)."""
+    separator = re.compile(index["config"]["separator"])
+    return {doc["location"].split("#")[0] for doc in index["docs"]
+            if word in separator.split(doc["title"] + " " + doc["text"])}
+
+
+def test_the_chinese_site_builds_with_strict_and_has_every_page(zh_site):
+    assert "WARNING" not in zh_site.log
+    for source in (DOCS / "zh").rglob("*.md"):
+        relative = source.relative_to(DOCS / "zh").with_suffix("")
+        built = relative.parent if relative.name == "index" else relative
+        assert (zh_site.folder / built / "index.html").is_file(), f"{source} was not built"
+    assert '<html lang="zh"' in zh_site.page("")
+    print(f"Chinese docs built in {zh_site.seconds:.0f} s")
+
+
+@pytest.mark.parametrize("word, page", [
+    ("张量", ""), ("梯度", "exercises/"), ("优化器", "stages/optim/"),
+    ("数据加载器", "stages/dataloader/"), ("小批量", "stages/dataloader/"),
+])
+def test_the_chinese_search_index_finds_pages_by_chinese_words(zh_site, word, page):
+    # jieba cut the Chinese text into words while the site was built, with \u200b between them
+    assert "\u200b" in json.dumps(search_index(zh_site)["docs"], ensure_ascii=False)
+    assert page in pages_with_word(search_index(zh_site), word)
+
+
+def test_the_english_search_stays_english(site):
+    config = search_index(site)["config"]
+    assert config["lang"] == ["en"]
+    assert "\\u200b" not in config["separator"] and "\u200b" not in config["separator"]
+
+
+def test_both_languages_load_the_same_shared_assets(site, zh_site):
+    """The Chinese pages load the English build's style sheet, KaTeX and mermaid: one copy."""
+    assert not (zh_site.folder / "assets" / "stylesheets" / "extra.css").exists()
+    assert not (zh_site.folder / "assets" / "javascripts" / "vendor").exists()
+    assert 'href="../assets/stylesheets/extra.css"' in zh_site.page("")
+
+
+def test_the_language_switch_links_each_page_to_itself_in_the_other_language(site, zh_site):
+    assert 'href="../../zh/stages/scratch/" hreflang="zh"' in site.page("stages/scratch")
+    assert 'href="../../../stages/scratch/" hreflang="en"' in zh_site.page("stages/scratch")
+    assert 'href="zh/" hreflang="zh"' in site.page("")

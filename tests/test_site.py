@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_docs import BuiltSite, built_site
+from test_docs import BuiltSite, built_site, built_zh_site
 
 from mnistlab.sources import plugin_source, replaced_plugin
 from mnistlab.stages import FIRST_PIECES, STAGES
@@ -302,3 +302,79 @@ def test_a_stage_page_offers_its_script_notebook_and_data_for_download(visit):
     runner.locator("summary").click()
     code_block_text = runner.locator("pre").inner_text()
     assert "def fit(epochs, model, loss_func, opt, train_dl, valid_dl):" in code_block_text
+
+
+# --- the Chinese site, served from zh/ of the same folder ------------------------
+
+
+@pytest.fixture(scope="session")
+def zh_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    return built_zh_site(tmp_path_factory)
+
+
+def console_errors(visit: Visit) -> list[str]:
+    """Collects what the pages print to the console as errors, from now on."""
+    errors: list[str] = []
+    visit.page.on("console", lambda message: message.type == "error"
+                  and errors.append(message.text))
+    return errors
+
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+OWN_TEXT = "el => [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.data).join('')"
+CJK_FONTS = ("PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Source Han Sans SC",
+             "WenQuanYi Micro Hei")
+
+
+@pytest.mark.parametrize("path", ["zh/quickstart/", "zh/errors/", "zh/cli/", "zh/exercises/"])
+def test_the_chinese_pages_render_in_a_cjk_font_with_no_boxes(visit, zh_site, path):
+    errors = console_errors(visit)
+    visit.open(path)
+    page = visit.page
+    cdp = visit.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    # the title, and the first paragraph: the Han characters in their own text (not a child's)
+    for selector in ("article h1", "article p:first-of-type"):
+        han = len(HAN.findall(page.locator(selector).first.evaluate(OWN_TEXT)))
+        assert han > 0, selector
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        cjk = sum(font["glyphCount"] for font in fonts
+                  if "CJK" in font["familyName"] or font["familyName"] in CJK_FONTS)
+        # every Han character drawn from a CJK font: none left to a fallback box
+        assert cjk >= han, f"{selector}: {han} Han characters, {fonts}"
+    assert errors == []
+
+
+def test_the_language_switch_keeps_the_page(visit, zh_site):
+    errors = console_errors(visit)
+    visit.open("stages/optim/")
+    page = visit.page
+    page.locator(".md-select").hover()
+    page.locator('a.md-select__link[hreflang="zh"]').click()
+    page.wait_for_url("**/zh/stages/optim/")
+    assert page.locator("html").get_attribute("lang") == "zh"
+    page.locator(".md-select").hover()
+    page.locator('a.md-select__link[hreflang="en"]').click()
+    page.wait_for_url(re.compile(r"/stages/optim/$"))
+    assert "/zh/" not in page.url
+    assert errors == []
+
+
+def test_the_chinese_search_finds_pages_by_chinese_words(visit, zh_site):
+    errors = console_errors(visit)
+    visit.open("zh/")
+    page = visit.page
+    page.locator("label.md-search__icon, .md-search__input").first.click()
+    box = page.locator("input.md-search__input")
+    box.press_sequentially("梯度", delay=40)
+    results = page.locator(".md-search-result__item a")
+    results.first.wait_for()
+    hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
+    assert any("exercises/" in href for href in hrefs), hrefs
+    assert all("/zh/" in href or not href.startswith("http") for href in hrefs)
+    assert errors == []
