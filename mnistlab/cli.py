@@ -139,7 +139,8 @@ def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_
         if folder is not None and writer:
             click.echo(interrupted(folder), err=True)
         sys.exit(getattr(stop, "status", 130))
-    launch.leave_process_group()
+    finally:  # stopped or refused too: a group left to exit's teardown can abort the process
+        launch.leave_process_group()
     if not quiet and folder is not None:
         click.echo(f"run folder: {folder}")
     if as_json and writer:
