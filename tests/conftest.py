@@ -74,10 +74,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session", autouse=True)
 def data_cache(tmp_path_factory: pytest.TempPathFactory) -> object:
-    """Point MNISTLAB_DATA at a fresh data folder, so tests never read or write the user's."""
+    """Point MNISTLAB_DATA at a fresh data folder, and the user's data folder (where exercise
+    progress is kept) at another, so tests never read or write the user's."""
     folder = tmp_path_factory.mktemp("mnistlab-data")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MNISTLAB_DATA", str(folder))
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("user-data")))
         yield folder
 
 
