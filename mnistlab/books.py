@@ -95,9 +95,6 @@ class Books:
             raise PluginError(
                 f"{self.loop}: the loop called opt.step() {self._opt_steps} times for training "
                 f"batch {self._steps + 1} of epoch {self.epoch}; call it once per batch")
-        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-            raise PluginError(f"{self.loop}: session.report_loss got {loss!r}; give it the "
-                              "batch's loss, a tensor of one number")
         value = loss.item()
         self.step += 1
         self._steps += 1

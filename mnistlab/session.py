@@ -120,6 +120,9 @@ class Session:
         For a loop that computes a batch's loss in parts, as one process of
         several computes its share: it reports the whole batch's loss here.
         """
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:  # checked once, here
+            raise PluginError(f"{self.books.loop}: session.report_loss got {loss!r}; give it "
+                              "the batch's loss, a tensor of one number")
         self.loss_func.last = loss
 
     def stop(self, reason: str) -> None:

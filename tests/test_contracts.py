@@ -82,41 +82,33 @@ def test_a_loop_that_ignores_the_loss_piece_is_refused(tmp_path):
         "the step")
 
 
-def test_a_loop_that_steps_twice_per_batch_is_refused(tmp_path):
-    path = write_plugin(tmp_path, """
+def loop_with_batch(tmp_path, *extra: str) -> str:
+    """A loop plugin that trains each batch as fit's does, then runs ``extra`` lines."""
+    lines = "".join(f"\n                {line}" for line in extra)
+    return write_plugin(tmp_path, f"""
         from mnistlab import hookimpl
 
         def one_epoch(session):
             for xb, yb in session.batches("train"):
                 session.loss_func(session.model(xb), yb).backward()
                 session.opt.step()
-                session.opt.step()
-                session.opt.zero_grad()
+                session.opt.zero_grad(){lines}
 
         @hookimpl
         def make_loop():
             return one_epoch
     """)
+
+
+def test_a_loop_that_steps_twice_per_batch_is_refused(tmp_path):
+    path = loop_with_batch(tmp_path, "session.opt.step()")
     assert refused(*train_command("--plugin", path)) == (
         f"plugin {path!r} (--plugin): the loop called opt.step() 2 times for training batch 1 "
         "of epoch 1; call it once per batch")
 
 
 def test_a_loop_that_reports_a_number_for_a_loss_is_refused(tmp_path):
-    path = write_plugin(tmp_path, """
-        from mnistlab import hookimpl
-
-        def one_epoch(session):
-            for xb, yb in session.batches("train"):
-                session.loss_func(session.model(xb), yb).backward()
-                session.opt.step()
-                session.opt.zero_grad()
-                session.report_loss(0)
-
-        @hookimpl
-        def make_loop():
-            return one_epoch
-    """)
+    path = loop_with_batch(tmp_path, "session.report_loss(0)")
     assert refused(*train_command("--plugin", path)) == (
         f"plugin {path!r} (--plugin): session.report_loss got 0; give it the batch's loss, a "
         "tensor of one number")
