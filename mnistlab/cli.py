@@ -201,7 +201,24 @@ def main() -> None:
             cli(prog_name="mnistlab")
         except SystemExit as done:
             code = done.code
-    sys.exit(_flush_output(code))
+    code = _flush_output(code)
+    if "RANK" in os.environ:
+        _end_torchrun_process(code)
+    sys.exit(code)
+
+
+def _end_torchrun_process(code: Any) -> None:
+    """End one of torchrun's processes now, skipping the interpreter's teardown.
+
+    That teardown destroys torch.distributed's threads; when another process of the run
+    went away first, one may still be joinable, and C++ aborts the process (status -6)
+    after it said why it stopped. Everything the run keeps is written and closed by now.
+    """
+    if code is not None and not isinstance(code, int):  # sys.exit("message") prints it
+        click.echo(code, err=True)
+        code = 1
+    sys.stderr.flush()
+    os._exit(code or 0)
 
 
 def _flush_output(code: Any) -> Any:

@@ -125,12 +125,17 @@ def launch(nproc: int, arguments: list[str]) -> int:
     try:
         run(args)
     except ChildFailedError as error:
-        rank, failure = error.get_first_failure()
-        code = failure.exitcode if failure.exitcode > 0 else 128 - failure.exitcode
-        if code != REFUSED:  # a refusal has said why in its own line: nothing to add
-            print(f"error: process {rank} of {nproc} failed (exit status {failure.exitcode}); "
-                  "torchrun stopped the others", file=sys.stderr)
-        return code
+        # A refusal has said why in its own line. Of the others, the first to fail is the
+        # cause (torchrun's times are whole seconds, so a refusal it caused can tie with it).
+        unsaid = {rank: failure for rank, failure in error.failures.items()
+                  if failure.exitcode != REFUSED}
+        if not unsaid:
+            return REFUSED
+        rank = min(unsaid, key=lambda rank: (unsaid[rank].timestamp, rank))
+        status = unsaid[rank].exitcode
+        print(f"error: process {rank} of {nproc} failed (exit status {status}); "
+              "torchrun stopped the others", file=sys.stderr)
+        return status if status > 0 else 128 - status
     except KeyboardInterrupt:  # passed on to every process, which each end cleanly
         return 130
     except SignalException as stop:  # torchrun's word for SIGTERM: passed on the same way
