@@ -201,18 +201,19 @@ def main() -> None:
             cli(prog_name="mnistlab")
         except SystemExit as done:
             code = done.code
-    code = _flush_output(code)
-    if "RANK" in os.environ:
-        _end_torchrun_process(code)
-    sys.exit(code)
+            if "RANK" in os.environ:  # while `done` still holds the stopped run's frames
+                _end_torchrun_process(_flush_output(code))
+    sys.exit(_flush_output(code))
 
 
 def _end_torchrun_process(code: Any) -> None:
-    """End one of torchrun's processes now, skipping the interpreter's teardown.
+    """End one of torchrun's processes now, skipping the teardown of what its run made.
 
-    That teardown destroys torch.distributed's threads; when another process of the run
-    went away first, one may still be joinable, and C++ aborts the process (status -6)
-    after it said why it stopped. Everything the run keeps is written and closed by now.
+    A run that stopped early leaves torch.distributed's objects in the frames its
+    exception holds. Freeing them waits for collectives another process will never
+    join (until torchrun kills the process, 30 s later), and the interpreter's exit
+    may find a joinable thread and abort (status -6). Both come after the process
+    said why it stopped, and everything the run keeps is written and closed by now.
     """
     if code is not None and not isinstance(code, int):  # sys.exit("message") prints it
         click.echo(code, err=True)

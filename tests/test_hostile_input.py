@@ -15,7 +15,7 @@ import pluggy
 import pytest
 import torch
 from click.testing import CliRunner
-from helpers import interrupt_mid_epoch
+from helpers import TINY_BATCHES, interrupt_mid_epoch, tiny_data
 
 import mnistlab
 from mnistlab import hookimpl, runner
@@ -168,26 +168,30 @@ def test_the_advice_after_an_interrupt_names_the_runs_plugins(tmp_path):
 
 
 def mnistlab_process(*args: str, cwd: Path, **options) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mnistlab", "run", "--data", "sample", *args],
-                          cwd=cwd, text=True, capture_output=True, **options)
+    """``mnistlab run ARGS`` as a real process on the tiny data (where the numbers are not the
+    point: what a process says and how it ends)."""
+    return subprocess.run([sys.executable, "-m", "mnistlab", "run", "--data", tiny_data(),
+                           *args], cwd=cwd, text=True, capture_output=True, **options)
 
 
 @pytest.mark.slow  # mnistlab processes with their output closed, full or cut short
 def test_a_closed_full_or_cut_output_is_quiet_or_one_line(tmp_path):
-    closed = subprocess.run(f"{sys.executable} -m mnistlab run --stage fit --data sample "
+    tiny = tiny_data()
+    closed = subprocess.run(f"{sys.executable} -m mnistlab run --stage fit --data {tiny} "
                             "--epochs 1 --no-save >&-", shell=True, cwd=tmp_path, text=True,
                             capture_output=False, stderr=subprocess.PIPE)
     assert closed.returncode == 0 and closed.stderr == ""
     with open(os.devnull if not Path("/dev/full").exists() else "/dev/full", "w") as full:
         done = subprocess.run([sys.executable, "-m", "mnistlab", "run", "--stage", "fit",
-                               "--data", "sample", "--epochs", "1", "--no-save"], cwd=tmp_path,
+                               "--data", tiny, "--epochs", "1", "--no-save"], cwd=tmp_path,
                               stdout=full, stderr=subprocess.PIPE, text=True)
     if Path("/dev/full").exists():
         assert done.returncode == 2
         assert done.stderr == ("error: cannot write the run's output (No space left on "
                                "device); free some space, or send the output elsewhere\n")
-    cut = subprocess.run(f"{sys.executable} -m mnistlab run --stage fit --data sample "
-                         "--epochs 3 | head -1", shell=True, cwd=tmp_path, text=True,
+    # Epochs enough that the run still trains when `head` has its line and leaves.
+    cut = subprocess.run(f"{sys.executable} -m mnistlab run --stage fit --data {tiny} "
+                         "--epochs 200 | head -1", shell=True, cwd=tmp_path, text=True,
                          capture_output=True)
     assert cut.stdout.startswith("data: ") and cut.stderr == ""
     assert not (tmp_path / "runs").exists()  # the folder it named, and runs/, taken back
@@ -283,14 +287,15 @@ def test_a_model_trained_in_eval_mode_that_diverges_is_told_to_train(tmp_path):
 @pytest.mark.slow  # two training processes under torchrun, stopped by a signal
 def test_a_signal_stops_every_process_of_a_distributed_run_with_one_line(tmp_path):
     started = subprocess.Popen(
-        [sys.executable, "-m", "mnistlab", "run", "--stage", "distributed", "--data", "sample",
-         "--epochs", "500", "--nproc", "2", "--out", "run"], cwd=tmp_path, text=True,
+        [sys.executable, "-m", "mnistlab", "run", "--stage", "distributed", "--data",
+         tiny_data(), "--epochs", "5000", "--nproc", "2", "--out", "run"], cwd=tmp_path, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     for line in started.stdout:  # wait until the processes train
         if line.lstrip().startswith("2 "):
             break
     started.terminate()
-    out, err = started.communicate(timeout=60)
+    # Well before torchrun's own 30 s, after which it kills what did not end.
+    out, err = started.communicate(timeout=20)
     assert started.returncode == 143
     assert err == ("interrupted: run keeps every complete epoch; continue with `mnistlab run "
                    "--resume run --nproc 2`\n")
@@ -298,12 +303,12 @@ def test_a_signal_stops_every_process_of_a_distributed_run_with_one_line(tmp_pat
 
 @pytest.mark.slow  # two processes under torchrun, one of them killed
 def test_a_lost_process_is_named_as_lost_not_blamed_on_the_loop(tmp_path):
-    plugin_file(tmp_path, """
+    plugin_file(tmp_path, f"""
         import os
 
         @hookimpl
         def after_batch(step):
-            if os.environ.get("RANK") == "1" and step == 70:
+            if os.environ.get("RANK") == "1" and step == {TINY_BATCHES.train + 2}:  # epoch 2
                 os._exit(3)
     """, name="die")
     done = mnistlab_process("--stage", "distributed", "--epochs", "3", "--nproc", "2",
