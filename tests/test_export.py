@@ -1,10 +1,14 @@
 """``mnistlab export``: every stage as a plain script and a notebook that print mnistlab's numbers.
 
-The fast tier checks what the files hold and the refusals, and runs one script (printed to stdout);
-the full tier runs every stage's script with plain ``python`` (mnistlab made unimportable) and
-every notebook in a real Jupyter kernel, and compares the last line each prints with
+The fast tier checks what the files hold (every stage's notebook holds its script's code, cell for
+part) and the refusals, and runs one script, printed to stdout, on the sample with plain
+``python`` (mnistlab made unimportable). The full tier runs every stage's script on the tiny data
+set (``helpers.tiny_data``), each in a fresh process with mnistlab unimportable (forked from one
+that has only imported torch: ``FORKS`` says why), the distributed one under torchrun too, and
+three stages' notebooks in a real Jupyter kernel; it compares the last line each prints with
 ``mnistlab run --json``: equal in every key and every number but the seconds, which are the
-wall-clock time each run took.
+wall-clock time each run took. The size of the data is not the point: the numbers must be equal,
+and on the tiny data a run trains in milliseconds, so what a check costs is starting Python.
 """
 
 from __future__ import annotations
@@ -16,16 +20,18 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import EXAMPLES, invoke, mnistlab_process, refused
+from helpers import EXAMPLES, invoke, mnistlab_process, refused, tiny_data
 
 from mnistlab.exporter import build
 from mnistlab.stages import STAGE_NAMES, TUTORIAL_FUNCTIONS
 
-SETTINGS = ("--epochs", "1", "--seed", "3", "--data", "sample")  # one epoch of the sample
+SETTINGS = ("--epochs", "1", "--seed", "3")
+SAMPLE = (*SETTINGS, "--data", "sample")  # one epoch of the sample
 TIMINGS = ("seconds", "train_seconds")
 ADAM = str(EXAMPLES / "adam.py")
 PAGES = EXAMPLES.parent / "docs" / "stages"
@@ -34,6 +40,14 @@ CASES = [*((stage,) for stage in STAGE_NAMES), ("optim", ADAM)]
 # `import mnistlab` fails in a process that finds this sitecustomize first.
 BLOCK_MNISTLAB = 'import sys\n\nsys.modules["mnistlab"] = None  # the script must not need it\n'
 ANSI = re.compile(r"\x1b\[|\x1b\]")
+# Where the data file is, the one line in which a script's code and its notebook's differ.
+SCRIPT_DATA = 'DATA = Path(__file__).with_name("{}")'
+NOTEBOOK_DATA = 'DATA = Path("{}")  # beside this notebook, where Jupyter starts it'
+
+
+def tiny() -> tuple[str, ...]:
+    """One epoch of the tiny data: 4 training steps, 1 validation batch."""
+    return (*SETTINGS, "--data", tiny_data())
 
 
 def case_id(case: tuple[str, ...]) -> str:
@@ -45,9 +59,9 @@ def plugin_options(case: tuple[str, ...]) -> list[str]:
 
 
 @functools.cache
-def reference(case: tuple[str, ...]) -> dict:
+def reference(case: tuple[str, ...], settings: tuple[str, ...]) -> dict:
     """The last line of ``mnistlab run --json`` with the same settings, kept per case."""
-    result = invoke("run", "--stage", case[0], *SETTINGS, *plugin_options(case), "--json",
+    result = invoke("run", "--stage", case[0], *settings, *plugin_options(case), "--json",
                     "--no-save", "--quiet")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout.splitlines()[-1])
@@ -62,15 +76,99 @@ def numbers(summary: dict) -> dict:
     return summary
 
 
-def run_script(path: Path, folder: Path) -> dict:
-    """``python SCRIPT`` from another folder, with mnistlab unimportable; its last line."""
+def blocked(folder: Path) -> dict[str, str]:
+    """The environment of a process that cannot import mnistlab: PYTHONPATH finds the blocker."""
     (folder / "blocker").mkdir(exist_ok=True)
     (folder / "blocker" / "sitecustomize.py").write_text(BLOCK_MNISTLAB, encoding="utf-8")
+    return {**os.environ, "PYTHONPATH": str(folder / "blocker")}
+
+
+def run_script(path: Path, folder: Path) -> dict:
+    """``python SCRIPT`` from another folder, with mnistlab unimportable; its last line."""
+    env = blocked(folder)
     done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
-                          cwd=folder / "blocker", env={**os.environ,
-                                                       "PYTHONPATH": str(folder / "blocker")})
+                          cwd=folder / "blocker", env=env)
     assert done.returncode == 0, done.stderr[-4000:]
     return json.loads(done.stdout.splitlines()[-1])
+
+
+FORKS = """\
+\"""Run each script named on stdin as `python SCRIPT` would, in a process of its own.
+
+A fresh Python spends about 2 s of CPU importing torch, and every script that builds an
+optimizer 2 s more: torch.optim imports torch._dynamo when the first optimizer is made. That
+is most of what a script on the tiny data costs, and the same for every script. So this process
+imports both once and forks a child for each script: the child starts from this process, which
+has done nothing but those imports (one thread, torch's random state untouched), and runs the
+script as __main__ with fresh globals, its own folder first on sys.path and its output in
+files. The script still imports everything it uses itself: a name it forgot to import is
+unbound. mnistlab is unimportable here as in the script's own process (sitecustomize).
+\"""
+
+import atexit
+import json
+import os
+import runpy
+import sys
+import traceback
+
+import torch
+import torch._dynamo
+
+for line in sys.stdin:
+    request = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            for fd, name, mode in ((0, os.devnull, os.O_RDONLY),
+                                   (1, request["stdout"], os.O_WRONLY | os.O_CREAT),
+                                   (2, request["stderr"], os.O_WRONLY | os.O_CREAT)):
+                os.dup2(os.open(name, mode, 0o644), fd)
+            sys.argv = [request["script"]]
+            sys.path[0] = os.path.dirname(request["script"])
+            runpy.run_path(request["script"], run_name="__main__")
+            status = 0
+        except SystemExit as stop:
+            if stop.code is None or isinstance(stop.code, int):
+                status = stop.code or 0
+            else:
+                print(stop.code, file=sys.stderr)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+    _, wait = os.waitpid(pid, 0)
+    print(os.waitstatus_to_exitcode(wait), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def run_forked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Path], dict]]:
+    """Runs a script as ``python SCRIPT`` would (``FORKS``), with mnistlab unimportable; gives
+    its last line."""
+    folder = tmp_path_factory.mktemp("forks")
+    env = blocked(folder)
+    (folder / "forks.py").write_text(FORKS, encoding="utf-8")
+    forks = subprocess.Popen([sys.executable, str(folder / "forks.py")], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, cwd=folder / "blocker", env=env)
+
+    def run(path: Path) -> dict:
+        out, err = path.with_suffix(".out"), path.with_suffix(".err")
+        forks.stdin.write(json.dumps({"script": str(path), "stdout": str(out),
+                                      "stderr": str(err)}) + "\n")
+        forks.stdin.flush()
+        status = forks.stdout.readline()
+        assert status, "the process that forks the scripts ended"
+        assert int(status) == 0, err.read_text(encoding="utf-8")[-4000:]
+        return json.loads(out.read_text(encoding="utf-8").splitlines()[-1])
+
+    yield run
+    forks.stdin.close()
+    assert forks.wait(timeout=60) == 0
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +176,7 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every stage exported as a script into one folder, sharing one data file."""
     folder = tmp_path_factory.mktemp("exports")
     for stage in STAGE_NAMES:
-        assert invoke("export", "--stage", stage, *SETTINGS, "--out", str(folder)).exit_code == 0
+        assert invoke("export", "--stage", stage, *tiny(), "--out", str(folder)).exit_code == 0
     return folder
 
 
@@ -87,7 +185,7 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_stage_exports_beside_one_data_file(scripts):
     assert sorted(path.name for path in scripts.iterdir()) == sorted(
-        [f"{stage}.py" for stage in STAGE_NAMES] + ["sample.pkl.gz"])
+        [f"{stage}.py" for stage in STAGE_NAMES] + ["mnist.pkl.gz"])  # tiny/mnist.pkl's
 
 
 @pytest.mark.parametrize("stage", STAGE_NAMES)
@@ -128,12 +226,13 @@ def test_a_name_two_plugins_define_is_renamed_in_the_later_one(scripts):
 
 
 def test_a_user_plugin_is_exported_from_its_own_source():
-    made = build("optim", epochs=1, data="sample", plugins=[ADAM])
+    made = build("optim", epochs=1, data=tiny_data(), plugins=[ADAM])
     assert f"# %% Update: {ADAM} (--plugin)" in made.text
     assert f"The update is {ADAM}'s (--plugin)." in " ".join(made.text.split())
     assert "return optim.Adam(model.parameters(), lr=1e-3)" in made.text
     assert "make_update(model)" in made.text  # called with the arguments it takes
-    stopping = build("fit", epochs=1, data="sample", plugins=[str(EXAMPLES / "early_stopping.py")])
+    stopping = build("fit", epochs=1, data=tiny_data(),
+                     plugins=[str(EXAMPLES / "early_stopping.py")])
     assert "Left out: " in stopping.text and "which a plain script never calls" in stopping.text
 
 
@@ -142,8 +241,10 @@ def test_a_user_plugin_is_exported_from_its_own_source():
 
 def test_a_script_printed_to_stdout_runs_on_data_in_the_cache(tmp_path, monkeypatch,
                                                               data_cache):
+    # The one script of the fast tier, and the one on the sample: the data mnistlab embeds,
+    # written to the cache as the tutorial's file (with an empty test split), run by plain python.
     monkeypatch.chdir(tmp_path)
-    result = invoke("export", "--stage", "scratch", *SETTINGS)
+    result = invoke("export", "--stage", "scratch", *SAMPLE)
     assert result.exit_code == 0
     assert list(tmp_path.iterdir()) == []  # nothing written where the command ran
     assert result.stdout.startswith('"""Stage 1 of mnistlab, scratch:')
@@ -151,26 +252,27 @@ def test_a_script_printed_to_stdout_runs_on_data_in_the_cache(tmp_path, monkeypa
     assert f"the script reads its data from {cached}" in result.stderr
     script = tmp_path.parent / f"{tmp_path.name}-scratch.py"
     script.write_text(result.stdout, encoding="utf-8")
-    assert numbers(run_script(script, tmp_path)) == numbers(reference(("scratch",)))
+    assert numbers(run_script(script, tmp_path)) == numbers(reference(("scratch",), SAMPLE))
 
 
 @pytest.mark.slow  # the fast tier runs one script: scratch's, printed to stdout (above)
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_a_script_prints_what_mnistlab_run_prints(tmp_path, case):
-    assert invoke("export", "--stage", case[0], *SETTINGS, *plugin_options(case), "--out",
+def test_a_script_prints_what_mnistlab_run_prints(tmp_path, run_forked, case):
+    assert invoke("export", "--stage", case[0], *tiny(), *plugin_options(case), "--out",
                   str(tmp_path / "script.py")).exit_code == 0
-    assert numbers(run_script(tmp_path / "script.py", tmp_path)) == numbers(reference(case))
+    assert numbers(run_forked(tmp_path / "script.py")) == numbers(reference(case, tiny()))
 
 
 @pytest.mark.slow  # two torchrun launches of two processes each
 def test_the_distributed_script_under_torchrun_prints_what_run_nproc_prints(tmp_path):
-    assert invoke("export", "--stage", "distributed", *SETTINGS, "--out",
+    # 256 training rows in batches of 64: each of the two processes trains on 32 of every batch.
+    assert invoke("export", "--stage", "distributed", *tiny(), "--out",
                   str(tmp_path)).exit_code == 0
     script = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
               "2", "distributed.py"]
     done = subprocess.run(script, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr[-4000:]
-    ran = mnistlab_process("run", "--stage", "distributed", *SETTINGS, "--nproc", "2", "--json",
+    ran = mnistlab_process("run", "--stage", "distributed", *tiny(), "--nproc", "2", "--json",
                            "--no-save", cwd=tmp_path, timeout=300)
     assert ran.returncode == 0, ran.stderr[-4000:]
     assert done.stdout.count('{"stage"') == 1  # of the two processes, the first one prints
@@ -182,7 +284,7 @@ def test_the_distributed_script_under_torchrun_prints_what_run_nproc_prints(tmp_
 
 
 def test_a_notebook_is_the_page_then_the_scripts_parts():
-    made = build("fit", format="ipynb", epochs=1, data="sample")
+    made = build("fit", format="ipynb", epochs=1, data=tiny_data())
     book = nbformat.reads(made.text, as_version=4)
     nbformat.validate(book)
     markdown = "\n".join(cell.source for cell in book.cells if cell.cell_type == "markdown")
@@ -193,30 +295,65 @@ def test_a_notebook_is_the_page_then_the_scripts_parts():
     assert 'exec="on"' not in markdown and "stage_page(" not in markdown  # its build blocks
     assert "](" not in markdown.split("## In the PyTorch docs")[0]  # no links into the site
     assert code[1:] == [part.code for part in made.parts]
-    assert 'DATA = Path("sample.pkl.gz")' in code[2]
-    assert build("fit", format="ipynb", epochs=1, data="sample").text == made.text
+    assert 'DATA = Path("mnist.pkl.gz")' in code[2]
+    assert build("fit", format="ipynb", epochs=1, data=tiny_data()).text == made.text
 
 
-def executed(path: Path, code: str | None = None) -> nbformat.NotebookNode:
-    """The notebook at ``path`` (or one cell of ``code``) run in a Jupyter kernel."""
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_a_notebooks_code_is_its_scripts_code(case):
+    """Cell for part, the same code but the data file's path: so the full tier, which runs every
+    script, need run only a few notebooks, where a kernel runs code differently from python."""
+    settings = {"epochs": 1, "seed": 3, "data": tiny_data(), "plugins": list(case[1:])}
+    script = build(case[0], **settings)
+    made = build(case[0], format="ipynb", **settings)
+    book = nbformat.reads(made.text, as_version=4)
+    nbformat.validate(book)
+    code = [cell.source for cell in book.cells if cell.cell_type == "code"]
+    assert code[1:] == [part.code for part in made.parts]
+    # The script: its docstring, the imports (the notebook's first code cell), then each part
+    # as a `# %% TITLE` cell of comments (the part's prose) and the part's code.
+    docstring, body = script.text.split('\n"""\n\n', 1)
+    imports, *cells = re.split(r"\n+# %% ", body.rstrip("\n"))
+    assert docstring.startswith(f'"""Stage {STAGE_NAMES.index(case[0]) + 1} of mnistlab')
+    assert imports == code[0]
+    assert [cell.split("\n", 1)[0] for cell in cells] == [part.title for part in made.parts]
+    programs = []
+    for cell in cells:
+        comments, _, program = cell.split("\n", 1)[1].partition("\n\n")
+        assert all(line.startswith("#") for line in comments.splitlines()), comments
+        programs.append(program)
+    data = (NOTEBOOK_DATA.format(made.data_name), SCRIPT_DATA.format(script.data_name))
+    assert sum(source.count(data[0]) for source in code) == 1  # one line, in the data's cell
+    assert programs == [source.replace(*data) for source in code[1:]]
+
+
+def executed(path: Path, code: str | None = None, **kernel: object) -> nbformat.NotebookNode:
+    """The notebook at ``path`` (or one cell of ``code``) run in a Jupyter kernel started with
+    ``kernel`` (``env``, ...)."""
     from nbclient import NotebookClient
 
     book = (nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]) if code
             else nbformat.read(path, as_version=4))
     NotebookClient(book, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+                   resources={"metadata": {"path": str(path.parent)}}).execute(**kernel)
     return book
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stage", STAGE_NAMES)
+# Every notebook holds its script's code (above) and every script runs (the full tier), so a
+# kernel runs only the stages that differ in how they run: scratch, the first, whose code runs
+# at the top level with no functions and updates by hand; wrapped, with a DataLoader in a
+# wrapper, a CNN with a Lambda layer, a renamed function, and the tutorial's get_data,
+# get_model and fit; distributed, which picks its device (torch.accelerator) and kernel flags,
+# cuts batches with a plugin object, and joins a process group of one in the kernel.
+@pytest.mark.parametrize("stage", ["scratch", "wrapped", "distributed"])
 def test_a_notebook_prints_what_mnistlab_run_prints(tmp_path, stage):
-    assert invoke("export", "--stage", stage, *SETTINGS, "--format", "ipynb", "--out",
+    assert invoke("export", "--stage", stage, *tiny(), "--format", "ipynb", "--out",
                   str(tmp_path)).exit_code == 0
-    book = executed(tmp_path / f"{stage}.ipynb")
+    book = executed(tmp_path / f"{stage}.ipynb", env=blocked(tmp_path))  # mnistlab unimportable
     last = book.cells[-1].outputs[-1]
     assert last.output_type == "stream" and last.name == "stdout"
-    assert numbers(json.loads(last.text.splitlines()[-1])) == numbers(reference((stage,)))
+    assert numbers(json.loads(last.text.splitlines()[-1])) == numbers(reference((stage,), tiny()))
 
 
 @pytest.mark.slow
@@ -239,26 +376,26 @@ def test_a_run_in_a_notebook_draws_its_progress_bar_without_escape_codes(tmp_pat
 def test_an_existing_file_is_refused_without_force_and_replaced_with_it(tmp_path):
     script = tmp_path / "fit.py"
     script.write_text("mine\n", encoding="utf-8")
-    line = refused("export", "--stage", "fit", *SETTINGS, "--out", str(script))
+    line = refused("export", "--stage", "fit", *SAMPLE, "--out", str(script))
     assert line == f"{str(script)!r} exists; pass --force to replace it, or choose another --out"
     assert script.read_text(encoding="utf-8") == "mine\n"
     assert [path.name for path in tmp_path.iterdir()] == ["fit.py"]  # no data, no temp file
-    assert invoke("export", "--stage", "fit", *SETTINGS, "--out", str(script),
+    assert invoke("export", "--stage", "fit", *SAMPLE, "--out", str(script),
                   "--force").exit_code == 0
     assert script.read_text(encoding="utf-8").startswith('"""Stage 9 of mnistlab, fit:')
 
 
 def test_a_data_file_is_shared_when_it_holds_the_same_data_and_refused_when_not(tmp_path):
     for stage in ("fit", "cnn"):
-        assert invoke("export", "--stage", stage, *SETTINGS, "--out",
+        assert invoke("export", "--stage", stage, *SAMPLE, "--out",
                       str(tmp_path)).exit_code == 0
     data = tmp_path / "sample.pkl.gz"
     data.write_bytes(b"other data")
-    line = refused("export", "--stage", "dataloader", *SETTINGS, "--out", str(tmp_path))
+    line = refused("export", "--stage", "dataloader", *SAMPLE, "--out", str(tmp_path))
     assert line == f"{str(data)!r} holds other data; pass --force to replace it, or choose " \
                    "another --out"
     assert not (tmp_path / "dataloader.py").exists()
-    assert invoke("export", "--stage", "dataloader", *SETTINGS, "--out", str(tmp_path),
+    assert invoke("export", "--stage", "dataloader", *SAMPLE, "--out", str(tmp_path),
                   "--force").exit_code == 0
     assert data.read_bytes() == build("fit", epochs=1, data="sample").data
 
