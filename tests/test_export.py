@@ -99,10 +99,11 @@ A fresh Python spends about 2 s of CPU importing torch, and every script that bu
 optimizer 2 s more: torch.optim imports torch._dynamo when the first optimizer is made. That
 is most of what a script on the tiny data costs, and the same for every script. So this process
 imports both once and forks a child for each script: the child starts from this process, which
-has done nothing but those imports (one thread, torch's random state untouched), and runs the
-script as __main__ with fresh globals, its own folder first on sys.path and its output in
-files. The script still imports everything it uses itself: a name it forgot to import is
-unbound. mnistlab is unimportable here as in the script's own process (sitecustomize).
+has done nothing but those imports (one thread, no torch operation run), and runs the script
+as __main__ with fresh globals, its own folder first on sys.path and its output in files. The
+script still imports everything it uses itself: a name it forgot to import is unbound.
+mnistlab is unimportable here as in the script's own process (sitecustomize). The fast tier's
+script, and the distributed one under torchrun, run in plain `python` processes.
 \"""
 
 import atexit
@@ -121,9 +122,9 @@ for line in sys.stdin:
     if pid == 0:
         status = 1
         try:
-            for fd, name, mode in ((0, os.devnull, os.O_RDONLY),
-                                   (1, request["stdout"], os.O_WRONLY | os.O_CREAT),
-                                   (2, request["stderr"], os.O_WRONLY | os.O_CREAT)):
+            written = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            for fd, name, mode in ((0, os.devnull, os.O_RDONLY), (1, request["stdout"], written),
+                                   (2, request["stderr"], written)):
                 os.dup2(os.open(name, mode, 0o644), fd)
             sys.argv = [request["script"]]
             sys.path[0] = os.path.dirname(request["script"])
@@ -137,10 +138,13 @@ for line in sys.stdin:
         except BaseException:
             traceback.print_exc()
         finally:
-            atexit._run_exitfuncs()
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(status)
+            try:  # what the interpreter does as it ends, before the child is gone
+                atexit._run_exitfuncs()
+                sys.stdout.flush()
+                sys.stderr.flush()
+            except BaseException:
+                status = 1
+            os._exit(status)  # never back into this loop
     _, wait = os.waitpid(pid, 0)
     print(os.waitstatus_to_exitcode(wait), flush=True)
 """
