@@ -8,6 +8,7 @@ import mnistlab
 from mnistlab import exercises
 
 from .blocks import ROOT, fence
+from .memo import kept_result
 
 SOLUTIONS = ROOT / "examples" / "exercises"
 
@@ -45,6 +46,7 @@ def exercise_page(stage: str) -> str:
     return "\n".join(parts)
 
 
+@kept_result
 def failing_report(stage: str) -> str:
     """The report of a wrong solution kept in the repository (the stub's when there is none)."""
     wrong = sorted((SOLUTIONS / stage).glob("wrong_*.py"))

@@ -1,0 +1,58 @@
+"""What pages compute from the code alone (a stage's exported files, an exercise's failing
+report, the kernel's call path), kept between builds beside the commands' runs (kept.py) and
+shared by the two languages' builds: each is computed once per version of the code."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mnistlab import layers
+
+from .kept import KEPT, fingerprint
+
+
+def _path(*key: Any) -> Path:
+    return KEPT / f"{hashlib.sha256(json.dumps([fingerprint(), *key]).encode()).hexdigest()[:32]}"
+
+
+def _write(path: Path, content: bytes) -> None:
+    KEPT.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=KEPT, delete=False) as file:
+        file.write(content)
+    os.replace(file.name, path)  # whole or not at all, for a build that reads it meanwhile
+
+
+def kept_result(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function``, whose arguments and result are JSON (tuples come back as lists), called
+    once per version of the code and of its own source."""
+    source = inspect.getsource(function)
+
+    @functools.wraps(function)
+    def keeping(*args: Any, **kwargs: Any) -> Any:
+        path = _path(source, args, kwargs).with_suffix(".json")
+        if not path.is_file():
+            _write(path, json.dumps(function(*args, **kwargs)).encode())
+        return json.loads(path.read_bytes())
+    return keeping
+
+
+def keep_bytes(name: str, content: bytes) -> None:
+    """Keep a file that many results name (a data file every stage's export reads)."""
+    path = _path("bytes", name)
+    if not path.is_file():
+        _write(path, content)
+
+
+def kept_bytes(name: str) -> bytes:
+    return _path("bytes", name).read_bytes()
+
+
+call_path = kept_result(layers.call_path)  # how-it-works.md draws it: a run, watched call by call
