@@ -14,8 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mnistlab import layers
-
 from .kept import KEPT, fingerprint
 
 
@@ -53,6 +51,3 @@ def keep_bytes(name: str, content: bytes) -> None:
 
 def kept_bytes(name: str) -> bytes:
     return _path("bytes", name).read_bytes()
-
-
-call_path = kept_result(layers.call_path)  # how-it-works.md draws it: a run, watched call by call
