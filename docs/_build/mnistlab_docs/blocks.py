@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import base64
-import contextlib
 import io
 import re
 import textwrap
@@ -74,9 +73,10 @@ def user_code(files: dict[str, str]) -> str:
 
 
 def python_example(source: str, lang: str = "en") -> str:
-    """``source`` as a code block, then what running it printed (stdout and stderr, in order)."""
-    source, printed = textwrap.dedent(source).strip() + "\n", io.StringIO()
-    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        exec(compile(source, "<docs example>", "exec"), {"__name__": "__docs_example__"})
-    shown = fence(printed.getvalue(), title=phrase("output", lang), wrap=True)
+    """``source`` as a code block, then what running it printed (stdout and stderr, in order),
+    kept between builds of the same code."""
+    from .memo import printed_by  # not above: memo imports kept, which imports this module
+
+    source = textwrap.dedent(source).strip() + "\n"
+    shown = fence(printed_by(source), title=phrase("output", lang), wrap=True)
     return f"{fence(source, 'python')}\n{shown}"

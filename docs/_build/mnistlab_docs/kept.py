@@ -22,6 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
+import pluggy
 import torch
 
 from mnistlab.cli import cli
@@ -96,8 +97,9 @@ def _run(line: str, files: dict[str, str], folder: Path) -> None:
 
 @functools.cache
 def fingerprint() -> str:
-    """What the output depends on: mnistlab, plugins, examples, this file, Python, torch."""
-    digest = hashlib.sha256(f"{sys.version} {torch.__version__}".encode()
+    """What the output depends on: mnistlab, plugins, examples, this file, Python, torch and
+    pluggy (which calls the plugins, and whose version an example prints)."""
+    digest = hashlib.sha256(f"{sys.version} {torch.__version__} {pluggy.__version__}".encode()
                             + Path(__file__).read_bytes())
     for path in sorted(path for folder in ("mnistlab", "plugins", "examples")
                        for path in (ROOT / folder).rglob("*")

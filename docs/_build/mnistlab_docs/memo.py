@@ -1,12 +1,15 @@
 """What pages compute from the code alone (a stage's exported files, an exercise's failing
-report, the kernel's call path), kept between builds beside the commands' runs (kept.py) and
-shared by the two languages' builds: each is computed once per version of the code."""
+report, the kernel's call path, what a code example printed), kept between builds beside the
+commands' runs (kept.py) and shared by the two languages' builds: each is computed once per
+version of the code."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
+import io
 import json
 import os
 import tempfile
@@ -40,6 +43,15 @@ def kept_result(function: Callable[..., Any]) -> Callable[..., Any]:
             _write(path, json.dumps(function(*args, **kwargs)).encode())
         return json.loads(path.read_bytes())
     return keeping
+
+
+@kept_result
+def printed_by(source: str) -> str:
+    """What running ``source`` printed, stdout and stderr in the order written."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        exec(compile(source, "<docs example>", "exec"), {"__name__": "__docs_example__"})
+    return printed.getvalue()
 
 
 def keep_bytes(name: str, content: bytes) -> None:
