@@ -289,12 +289,12 @@ def test_the_nav_reaches_every_page_and_no_page_scrolls_sideways_or_leaves_127_0
 
     visit.open("")
     links = page.locator(NAV_LINKS)
-    assert links.count() == len(english)  # a link to each page
+    addresses = links.evaluate_all("links => links.map(link => link.href)")
+    assert len(addresses) == len(english)  # a link to each page
     reached = []
-    for place in range(len(english)):  # by place: a stage and its exercise share a title
-        link = links.nth(place)
-        with page.expect_navigation(url=link.evaluate("a => a.href"), wait_until="load"):
-            link.click()
+    for place, address in enumerate(addresses):  # by place: a stage and its exercise share a title
+        with page.expect_navigation(url=address, wait_until="load"):
+            links.nth(place).click()
         assert page.locator("article h1").first.is_visible()
         reached.append(page.url.removeprefix(visit.base_url))
         no_block_scrolls_sideways(reached[-1])
