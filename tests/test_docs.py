@@ -227,6 +227,27 @@ def test_a_command_runs_once_then_is_reused_while_the_code_is_the_same(kept, mon
     assert kept.command(line, {"notes.py": "X = 1"}).output == "again" and len(ran) == 2
 
 
+def test_a_result_is_computed_once_then_kept_while_the_code_and_its_source_are_the_same(
+        kept, monkeypatch):
+    memo = importlib.import_module("mnistlab_docs.memo")
+    calls = []
+
+    def pages(n):
+        calls.append(n)
+        return (n, "pages")
+
+    keeping = memo.kept_result(pages)
+    assert keeping(2) == keeping(2) == [2, "pages"] and calls == [2]  # JSON: a list comes back
+    assert keeping(3) == [3, "pages"] and calls == [2, 3]  # other arguments: computed
+
+    def pages(n):  # noqa: F811  the same name, another body: not the first one's result
+        return (n, "other pages")
+
+    assert memo.kept_result(pages)(2) == [2, "other pages"]
+    monkeypatch.setattr(kept, "fingerprint", lambda: "other code")
+    assert keeping(2) == [2, "pages"] and calls == [2, 3, 2]  # other code: computed again
+
+
 def test_the_fingerprint_changes_with_any_file_a_command_depends_on(kept, tmp_path,
                                                                      monkeypatch):
     for folder in ("mnistlab", "plugins", "examples"):

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import re
 import shlex
+import shutil
 import sys
 import tempfile
 import textwrap
@@ -92,13 +93,14 @@ def _run(line: str, files: dict[str, str], folder: Path) -> None:
     finally:
         os.chdir(here)
     (work / "output.txt").write_text(printed.getvalue(), "utf-8")
-    work.rename(folder)  # the whole folder at once: later builds see all of it or none
+    with contextlib.suppress(OSError):  # the whole folder at once: builds see all of it or none
+        work.rename(folder)
+    shutil.rmtree(work, ignore_errors=True)  # there when a build beside this one kept it first
 
 
 @functools.cache
 def fingerprint() -> str:
-    """What the output depends on: mnistlab, plugins, examples, this file, Python, torch and
-    pluggy (which calls the plugins, and whose version an example prints)."""
+    """What the output depends on: mnistlab, plugins, examples, this file, Python, torch, pluggy."""
     digest = hashlib.sha256(f"{sys.version} {torch.__version__} {pluggy.__version__}".encode()
                             + Path(__file__).read_bytes())
     for path in sorted(path for folder in ("mnistlab", "plugins", "examples")

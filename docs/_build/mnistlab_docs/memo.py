@@ -17,16 +17,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .kept import KEPT, fingerprint
+from . import kept
 
 
 def _path(*key: Any) -> Path:
-    return KEPT / f"{hashlib.sha256(json.dumps([fingerprint(), *key]).encode()).hexdigest()[:32]}"
+    digest = hashlib.sha256(json.dumps([kept.fingerprint(), *key]).encode()).hexdigest()
+    return kept.KEPT / digest[:32]
 
 
 def _write(path: Path, content: bytes) -> None:
-    KEPT.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=KEPT, delete=False) as file:
+    kept.KEPT.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=kept.KEPT, delete=False) as file:
         file.write(content)
     os.replace(file.name, path)  # whole or not at all, for a build that reads it meanwhile
 
