@@ -182,7 +182,7 @@ def test_debug_is_taken_after_any_command_and_its_help_says_so(tmp_path):
 
 @pytest.mark.slow  # a real process writing into a real pipe, which is no terminal
 def test_output_to_a_pipe_has_no_progress_bar_control_characters(tmp_path):
-    done = mnistlab_process("run", "--stage", "dataloader", "--epochs", "2", "--data",
+    done = mnistlab_process("run", "--stage", "scratch", "--epochs", "2", "--data",
                             tiny_data(), "--out", str(tmp_path / "run"))
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout + done.stderr and "\r" not in done.stdout + done.stderr
@@ -193,7 +193,7 @@ def test_output_to_a_pipe_has_no_progress_bar_control_characters(tmp_path):
 @pytest.mark.slow  # a real process whose pipe the reader closes
 def test_a_closed_pipe_ends_quietly(tmp_path):
     done = subprocess.run(
-        f"{sys.executable} -m mnistlab run --stage fit --data {tiny_data()} --epochs 3 "
+        f"{sys.executable} -m mnistlab run --stage scratch --data {tiny_data()} --epochs 3 "
         f"--out {tmp_path / 'run'} | head -1", shell=True, capture_output=True, text=True)
     assert done.stdout.startswith("data: ")
     assert done.stderr == ""

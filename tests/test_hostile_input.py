@@ -176,13 +176,13 @@ def mnistlab_process(*args: str, cwd: Path, **options) -> subprocess.CompletedPr
 
 @pytest.mark.slow  # mnistlab processes with their output closed, full or cut short
 def test_a_closed_full_or_cut_output_is_quiet_or_one_line(tmp_path):
-    tiny = tiny_data()
-    closed = subprocess.run(f"{sys.executable} -m mnistlab run --stage fit --data {tiny} "
+    tiny = tiny_data()  # and scratch, whose process starts fastest: the output is the point
+    closed = subprocess.run(f"{sys.executable} -m mnistlab run --stage scratch --data {tiny} "
                             "--epochs 1 --no-save >&-", shell=True, cwd=tmp_path, text=True,
                             capture_output=False, stderr=subprocess.PIPE)
     assert closed.returncode == 0 and closed.stderr == ""
     with open(os.devnull if not Path("/dev/full").exists() else "/dev/full", "w") as full:
-        done = subprocess.run([sys.executable, "-m", "mnistlab", "run", "--stage", "fit",
+        done = subprocess.run([sys.executable, "-m", "mnistlab", "run", "--stage", "scratch",
                                "--data", tiny, "--epochs", "1", "--no-save"], cwd=tmp_path,
                               stdout=full, stderr=subprocess.PIPE, text=True)
     if Path("/dev/full").exists():
@@ -190,7 +190,7 @@ def test_a_closed_full_or_cut_output_is_quiet_or_one_line(tmp_path):
         assert done.stderr == ("error: cannot write the run's output (No space left on "
                                "device); free some space, or send the output elsewhere\n")
     # Epochs enough that the run still trains when `head` has its line and leaves.
-    cut = subprocess.run(f"{sys.executable} -m mnistlab run --stage fit --data {tiny} "
+    cut = subprocess.run(f"{sys.executable} -m mnistlab run --stage scratch --data {tiny} "
                          "--epochs 200 | head -1", shell=True, cwd=tmp_path, text=True,
                          capture_output=True)
     assert cut.stdout.startswith("data: ") and cut.stderr == ""

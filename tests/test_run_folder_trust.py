@@ -107,7 +107,8 @@ def test_force_killed_at_any_step_of_the_swap_leaves_one_whole_run(tmp_path, at)
     killer = tmp_path / "killer.py"
     killer.write_text(textwrap.dedent(KILL_AT_RENAME))
     folder = tmp_path / "run"
-    command = [sys.executable, "-m", "mnistlab", "run", "--stage", "fit", "--data", tiny_data(),
+    # scratch: a stage with no optimizer, so each process starts without importing torch._dynamo
+    command = [sys.executable, "-m", "mnistlab", "run", "--stage", "scratch", "--data", tiny_data(),
                "--quiet", "--plugin", str(killer), "--out", str(folder)]
     assert subprocess.run([*command, "--epochs", "1"]).returncode == 0
     killed = subprocess.run([*command, "--epochs", "2", "--seed", "1", "--force"],

@@ -169,7 +169,7 @@ def test_two_runs_into_one_folder_at_once_never_mix(tmp_path):
             while not Path({str(release)!r}).exists() and time.monotonic() < deadline:
                 time.sleep(0.01)
     """, name="hold")
-    command = ["run", "--stage", "fit", "--epochs", "3", "--data", tiny_data(), "--out",
+    command = ["run", "--stage", "scratch", "--epochs", "3", "--data", tiny_data(), "--out",
                str(folder), "--quiet", "--plugin", hold, "--seed"]
     first = subprocess.Popen([sys.executable, "-m", "mnistlab", *command, "1"],
                              stderr=subprocess.PIPE, text=True)
@@ -392,14 +392,14 @@ def _small_disk() -> None:
 def test_a_full_disk_is_one_line_and_leaves_only_complete_files(tmp_path):
     data = tiny_data()  # the data exists already; only the run folder is written
     out = tmp_path / "run"
-    done = mnistlab_process("run", "--stage", "fit", "--epochs", "2", "--data", data, "--out",
+    done = mnistlab_process("run", "--stage", "scratch", "--epochs", "2", "--data", data, "--out",
                             str(out), cwd=tmp_path, preexec_fn=_small_disk, env={**os.environ})
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"error: cannot write {out}/checkpoint.pt (File too large)")
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "metrics.csv"]
     assert RunFolder(out).read_history() == []
-    assert RunFolder(out).read_record()["stage"] == "fit"
+    assert RunFolder(out).read_record()["stage"] == "scratch"
 
 
 # --- damaged files are one line -------------------------------------------------------------
