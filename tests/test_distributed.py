@@ -3,8 +3,10 @@
 Two processes (gloo, on the CPU) each train on half of every global batch. Their per-step
 losses and final weights must match one process's within float rounding: the only difference
 is the order in which the two halves' losses and gradients are summed. Measured over two epochs
-on the sample: at most 2.1e-7 relative per step and 5.7e-7 absolute on a weight, so the test
-allows 1e-5 relative (about fifty times that) and 1e-5 absolute.
+on the sample: at most 2.1e-7 relative per step and 5.7e-7 absolute on a weight; the test trains
+two epochs of the tiny data (1.0e-7 and 6.3e-8 there, measured) and allows 1e-5 relative and
+1e-5 absolute, about fifty times the sample's. The distributed page shows the drift over longer
+runs.
 
 The tests that start processes through torchrun are in the slow tier; the refusals and the
 process group of one run in this process.
@@ -43,9 +45,9 @@ STEPS = """
 """
 
 
-def mnistlab(*args: str, cwd: Path, data: str = "sample") -> subprocess.CompletedProcess[str]:
-    """``mnistlab run ARGS`` as a real process, on ``data`` unless it resumes."""
-    data_option = () if "--resume" in args else ("--data", data)
+def mnistlab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``mnistlab run ARGS`` as a real process, on the tiny data unless it resumes."""
+    data_option = () if "--resume" in args else ("--data", tiny_data())
     return mnistlab_process("run", *data_option, *args, cwd=cwd, timeout=300)
 
 
@@ -55,7 +57,7 @@ def one_and_two(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("distributed")
     steps = folder / "steps.py"
     steps.write_text(textwrap.dedent(STEPS))
-    quick_run("distributed", epochs=2, data="sample", out=folder / "one", plugins=[str(steps)],
+    quick_run("distributed", epochs=2, out=folder / "one", plugins=[str(steps)],
               options={"steps_file": str(folder / "one.txt")})
     two = mnistlab("--stage", "distributed", "--epochs", "2", "--out", "two", "--plugin",
                    "steps.py", "--set", "steps_file=two.txt", "--nproc", "2", cwd=folder)
@@ -69,9 +71,9 @@ def weights(folder: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.slow  # two torchrun processes and their launcher
-def test_two_processes_end_where_one_ends(one_and_two, sample_batches):
+def test_two_processes_end_where_one_ends(one_and_two):
     one, two = (np.loadtxt(one_and_two / f"{name}.txt") for name in ("one", "two"))
-    assert len(one) == len(two) == 2 * sample_batches.train
+    assert len(one) == len(two) == 2 * TINY_BATCHES.train
     np.testing.assert_allclose(two, one, rtol=1e-5, atol=0)
     a, b = weights(one_and_two / "one"), weights(one_and_two / "two")
     for key in a:
@@ -115,7 +117,7 @@ def test_a_dying_process_ends_every_process_without_a_hang(tmp_path):
                 os._exit(3)
     """))
     done = mnistlab("--stage", "distributed", "--epochs", "3", "--out", "run", "--nproc", "2",
-                    "--plugin", "die.py", cwd=tmp_path, data=tiny_data())
+                    "--plugin", "die.py", cwd=tmp_path)
     assert done.returncode == 3
     assert done.stderr.strip().splitlines()[-1] == (
         "error: process 1 of 2 failed (exit status 3); torchrun stopped the others")
