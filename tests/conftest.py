@@ -35,7 +35,9 @@ SLOW_MODULES = {
 SITE_MODULES = ("test_docs.py", "test_site.py")
 """Modules that share one build of the site: under ``pytest -n`` they run on one worker."""
 
-LONGEST_FIRST = (*SITE_MODULES, "test_distributed.py", "test_packaging.py")
+LONGEST_FIRST = (*SITE_MODULES, "test_export.py", "test_hostile_input.py",
+                 "test_run_folder_trust.py", "test_distributed.py", "test_runfolder.py",
+                 "test_packaging.py")
 """The modules that take longest, started first so that no worker is left with one at the end."""
 
 DOCS_TOOLS = ("mkdocs", "material", "mkdocstrings", "markdown_exec", "mkdocs_click")
