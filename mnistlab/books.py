@@ -51,7 +51,13 @@ class Books:
     def __init__(self, loss: TrainingLoss, loop: str, update: str, opt: Any = None) -> None:
         self.loss, self.loop, self.update = loss, loop, update
         self._opt_steps = 0  # the optimizer's steps during the current batch
+        # The weights' version counters after the last step: a weight changed in place before
+        # the next step (or the epoch's end) was changed by hand. None: no step yet this epoch.
+        self._versions: list[int] | None = None
+        self._weights: list[torch.Tensor] = []
         if isinstance(opt, torch.optim.Optimizer):  # a hand-written update has no steps to count
+            self._weights = [p for group in opt.param_groups for p in group["params"]]
+            opt.register_step_pre_hook(self._stepping)
             opt.register_step_post_hook(self._stepped)
         self.epoch = 0  # the epoch being trained, from 1
         self.first_epoch = 1  # the first epoch this run trains (later when resumed)
@@ -71,6 +77,7 @@ class Books:
         self.epoch, self.train_passes = epoch, 0
         self._steps = self._examples = 0
         self._loss_sum = 0.0
+        self._versions = None  # between epochs, observers and the runner may load weights
         if epoch == self.first_epoch:
             self._weights_before = [p.detach().clone() for p in model.parameters()]
         self._started = time.perf_counter()
@@ -82,8 +89,22 @@ class Books:
             yield xb, yb
             self._count(self.loss.last, len(yb))
 
+    def _stepping(self, *_: Any) -> None:
+        self._check_untouched(f"before training batch {self._steps + 1}")
+
     def _stepped(self, *_: Any) -> None:
         self._opt_steps += 1
+        self._versions = [weight._version for weight in self._weights]
+
+    def _check_untouched(self, where: str) -> None:
+        """Refuse weights changed in place since the last step: by the loop, not the update.
+        (A change through ``.data`` bypasses the version counters and goes unseen.)"""
+        if self._versions is not None and self._versions != [
+                weight._version for weight in self._weights]:
+            raise PluginError(
+                f"{self.loop}: the loop changed the model's weights by hand in epoch "
+                f"{self.epoch}, {where}; only the update ({self.update} filled it) may change "
+                "them: move that change into an update plugin (make_update)")
 
     def _count(self, loss: torch.Tensor | None, examples: int) -> None:
         if loss is None:
@@ -110,6 +131,7 @@ class Books:
     def close_epoch(self, model: Any, measured: Any) -> EpochResult:
         """The epoch's result from its steps and what the loop ``measured``; kept in history."""
         seconds = time.perf_counter() - self._started
+        self._check_untouched("after its last training batch")
         if self._steps == 0:  # assembly refused an empty training split
             raise PluginError(f"{self.loop}: the loop took no training batch in epoch "
                               f"{self.epoch}; iterate session.batches('train') and compute each "

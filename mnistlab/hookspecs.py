@@ -214,7 +214,8 @@ def make_loop(config: RunConfig) -> Callable[[Session], dict[str, float] | None]
     ``session.loss_func``: the runner counts the optimizer steps, records the
     losses, calls ``after_batch`` and checks for divergence as the loop
     moves from one batch to the next. It may take at most one pass over the
-    training split.
+    training split, call ``session.opt.step()`` at most once per batch, and
+    leave the weights to the update: a change by hand is refused.
 
     Args:
         config: the run's settings.

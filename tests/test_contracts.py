@@ -86,6 +86,7 @@ def loop_with_batch(tmp_path, *extra: str) -> str:
     """A loop plugin that trains each batch as fit's does, then runs ``extra`` lines."""
     lines = "".join(f"\n                {line}" for line in extra)
     return write_plugin(tmp_path, f"""
+        import torch
         from mnistlab import hookimpl
 
         def one_epoch(session):
@@ -112,6 +113,39 @@ def test_a_loop_that_reports_a_number_for_a_loss_is_refused(tmp_path):
     assert refused(*train_command("--plugin", path)) == (
         f"plugin {path!r} (--plugin): session.report_loss got 0; give it the batch's loss, a "
         "tensor of one number")
+
+
+def test_a_loop_that_changes_the_weights_by_hand_is_refused(tmp_path):
+    # As a weight constraint after each step would: legitimate in an update plugin, not here.
+    path = loop_with_batch(tmp_path, "with torch.no_grad():",
+                           "    session.model.lin.weight.clamp_(-0.01, 0.01)")
+    assert refused(*train_command("--plugin", path)) == (
+        f"plugin {path!r} (--plugin): the loop changed the model's weights by hand in epoch 1, "
+        "before training batch 2; only the update (plugin 'sgd' filled it) may change them: "
+        "move that change into an update plugin (make_update)")
+
+
+def test_a_loop_that_changes_the_weights_after_its_last_step_is_refused(tmp_path):
+    path = write_plugin(tmp_path, """
+        import torch
+        from mnistlab import hookimpl
+
+        def one_epoch(session):
+            for xb, yb in session.batches("train"):
+                session.loss_func(session.model(xb), yb).backward()
+                session.opt.step()
+                session.opt.zero_grad()
+            with torch.no_grad():
+                session.model.lin.bias.zero_()
+
+        @hookimpl
+        def make_loop():
+            return one_epoch
+    """)
+    assert refused(*train_command("--plugin", path)) == (
+        f"plugin {path!r} (--plugin): the loop changed the model's weights by hand in epoch 1, "
+        "after its last training batch; only the update (plugin 'sgd' filled it) may change "
+        "them: move that change into an update plugin (make_update)")
 
 
 def test_a_loop_that_trains_nothing_is_refused(tmp_path):
