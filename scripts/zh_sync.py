@@ -1,4 +1,5 @@
-"""Keep the Chinese pages (docs/zh/) in step with the English ones (docs/).
+"""Keep the Chinese pages (docs/zh/) in step with the English ones (docs/), and the Chinese
+exercise texts (docs/_build/zh_exercises/) in step with the exercise files (plugins/exercises/).
 
 Each page of docs/zh/ starts with front matter naming the English page it translates and the
 first 12 hex digits of the SHA-256 of that page's bytes when it was translated::
@@ -8,13 +9,24 @@ first 12 hex digits of the SHA-256 of that page's bytes when it was translated::
     source_sha: 0123456789ab
     ---
 
-With no arguments, this lists the Chinese pages whose English page has changed since (its hash
-no longer matches), the English pages with no Chinese page, and the Chinese pages with no
-English page, and exits 1 if there is any. After updating a translation, ``--stamp PATH``
-writes the English page's current hash into it::
+The exercise pages of the Chinese site say each exercise's task, steps, hints and why in
+Chinese, from a translation of the exercise's file kept beside the page helper: each of
+docs/_build/zh_exercises/ names the file of plugins/exercises/ it translates, relative to the
+repository, in the same front matter::
+
+    ---
+    translates: plugins/exercises/fit_loop.md
+    source_sha: 0123456789ab
+    ---
+
+With no arguments, this lists the translations (pages and exercise texts) whose English has
+changed since (its hash no longer matches), the English files with no translation, and the
+translations with no English file, and exits 1 if there is any. After updating a translation,
+``--stamp PATH`` writes the English file's current hash into it::
 
     python scripts/zh_sync.py
     python scripts/zh_sync.py --stamp docs/zh/stages/scratch.md
+    python scripts/zh_sync.py --stamp docs/_build/zh_exercises/fit_loop.md
 
 tests/test_zh.py runs the same check.
 """
@@ -30,6 +42,8 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 ZH = "zh"
 NOT_PAGES = ("_build", ZH)  # folders of docs/ that hold no English page
+EXERCISES = "plugins/exercises"  # the exercise files, in the folder that holds docs/
+ZH_EXERCISES = "_build/zh_exercises"  # their translations, in docs/
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 
 
@@ -49,6 +63,16 @@ def zh_pages(docs: Path = DOCS) -> list[str]:
     return sorted(path.relative_to(docs / ZH).as_posix() for path in (docs / ZH).rglob("*.md"))
 
 
+def english_exercises(docs: Path = DOCS) -> list[str]:
+    """The exercise files (``fit_loop.md``) of plugins/exercises/, beside ``docs``."""
+    return sorted(path.name for path in (docs.parent / EXERCISES).glob("*.md"))
+
+
+def zh_exercises(docs: Path = DOCS) -> list[str]:
+    """The Chinese exercise texts (``fit_loop.md``) of ``docs``/_build/zh_exercises/."""
+    return sorted(path.name for path in (docs / ZH_EXERCISES).glob("*.md"))
+
+
 def front_matter(text: str) -> dict[str, str]:
     """The ``key: value`` lines of a page's front matter ({} when it has none)."""
     found = FRONT_MATTER.match(text)
@@ -59,20 +83,37 @@ def front_matter(text: str) -> dict[str, str]:
 
 
 def problems(docs: Path = DOCS) -> list[str]:
-    """One line for each page out of step; [] when the two languages match."""
+    """One line for each page or exercise text out of step; [] when the two languages match."""
     english, chinese = set(english_pages(docs)), set(zh_pages(docs))
     found = [f"missing: docs/{ZH}/{page} (translates docs/{page})"
              for page in sorted(english - chinese)]
     found += [f"no English page: docs/{ZH}/{page}"
               for page in sorted(chinese - english)]
     for page in sorted(chinese & english):
-        meta = front_matter((docs / ZH / page).read_text(encoding="utf-8"))
-        if meta.get("translates") != page:
-            found.append(f"front matter: docs/{ZH}/{page} must say `translates: {page}`")
-        elif meta.get("source_sha") != source_sha(docs / page):
-            found.append(f"out of date: docs/{ZH}/{page} translates docs/{page} as it was at "
-                         f"{meta.get('source_sha')}; it is now {source_sha(docs / page)}")
+        found += _out_of_step(docs / ZH / page, page, docs / page, f"docs/{ZH}/{page}",
+                              f"docs/{page}")
+    english, chinese = set(english_exercises(docs)), set(zh_exercises(docs))
+    found += [f"missing: docs/{ZH_EXERCISES}/{name} (translates {EXERCISES}/{name})"
+              for name in sorted(english - chinese)]
+    found += [f"no English exercise: docs/{ZH_EXERCISES}/{name}"
+              for name in sorted(chinese - english)]
+    for name in sorted(chinese & english):
+        found += _out_of_step(docs / ZH_EXERCISES / name, f"{EXERCISES}/{name}",
+                              docs.parent / EXERCISES / name, f"docs/{ZH_EXERCISES}/{name}",
+                              f"{EXERCISES}/{name}")
     return found
+
+
+def _out_of_step(chinese: Path, translates: str, english: Path, shown: str,
+                 shown_english: str) -> list[str]:
+    """What is wrong with one translation's front matter: [] or one line."""
+    meta = front_matter(chinese.read_text(encoding="utf-8"))
+    if meta.get("translates") != translates:
+        return [f"front matter: {shown} must say `translates: {translates}`"]
+    if meta.get("source_sha") != source_sha(english):
+        return [f"out of date: {shown} translates {shown_english} as it was at "
+                f"{meta.get('source_sha')}; it is now {source_sha(english)}"]
+    return []
 
 
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")
@@ -107,11 +148,21 @@ def code_blocks(text: str) -> list[str]:
     return blocks
 
 
-def stamp(page: Path, docs: Path = DOCS) -> str:
-    """Write the English page's current hash into a Chinese page's front matter."""
-    text = page.read_text(encoding="utf-8")
+def translated_file(page: Path, docs: Path = DOCS) -> tuple[str, Path]:
+    """What a translation says it translates, and that English file: an exercise file for a
+    text of docs/_build/zh_exercises/, else the English page."""
+    if page.resolve().parent == (docs / ZH_EXERCISES).resolve():
+        return f"{EXERCISES}/{page.name}", docs.parent / EXERCISES / page.name
     english = page.resolve().relative_to((docs / ZH).resolve()).as_posix()
-    sha = source_sha(docs / english)
+    return english, docs / english
+
+
+def stamp(page: Path, docs: Path = DOCS) -> str:
+    """Write the English file's current hash into a translation's front matter (a Chinese page,
+    or an exercise text)."""
+    text = page.read_text(encoding="utf-8")
+    english, path = translated_file(page, docs)
+    sha = source_sha(path)
     head = f"---\ntranslates: {english}\nsource_sha: {sha}\n---\n"
     found = FRONT_MATTER.match(text)
     if found is not None:
@@ -126,7 +177,7 @@ def stamp(page: Path, docs: Path = DOCS) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stamp", nargs="+", type=Path, metavar="PATH",
-                        help="Chinese pages whose translation is up to date again")
+                        help="translations up to date again (Chinese pages, exercise texts)")
     parser.add_argument("--docs", type=Path, default=DOCS,
                         help="the docs folder (default: %(default)s)")
     args = parser.parse_args(argv)
