@@ -82,6 +82,10 @@ PAGES = {
                   "内置样本的 x_train[0]，即 mnistlab show 保存的图片"),
     "timing head": ("| how the batches are cut | one pass, 50,000 rows | per batch |",
                     "| 批量的切法 | 遍历一次，50,000 行 | 每个批量 |"),
+    "smoothing accuracy": ("In this build, `fit` for 2 epochs reached a validation accuracy of "
+                           "{plain} with its own loss and {smoothed} with label smoothing 0.1.",
+                           "在这次构建中，`fit` 训练 2 轮，用它自己的损失达到的验证准确率是 "
+                           "{plain}，用标签平滑 0.1 则是 {smoothed}。"),
 }
 
 
@@ -93,9 +97,10 @@ def say(lang: str, key: str, **values: object) -> str:
     return phrase[LANGS.index(lang)].format(**values)
 
 
-def phrase(key: str, lang: str = "en") -> str:
-    """The phrase ``key`` in ``lang``, for a page block: ``phrase("output", lang="zh")``."""
-    return say(lang, key)
+def phrase(key: str, lang: str = "en", **values: object) -> str:
+    """The phrase ``key`` in ``lang``, filled with ``values``, for a page block:
+    ``phrase("output", lang="zh")``."""
+    return say(lang, key, **values)
 
 
 def part(lang: str, piece: str) -> str:

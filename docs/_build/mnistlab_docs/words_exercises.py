@@ -29,7 +29,7 @@ EXERCISE_WORDS = {
     "check": ("## Check it\n", "## 检查 {{#check-it}}\n"),
     "epochs": ("{epochs} epoch{s} and {batches} batches",
                "前 {epochs} 轮及其后的 {batches} 个批量"),
-    "epochs only": ("{epochs} epoch{s} and 0 batches", "前 {epochs} 轮"),  # whole epochs
+    "epochs only": ("{epochs} epoch{s}", "前 {epochs} 轮"),  # whole epochs, no batch after
     "batches": ("the first {batches} batches", "前 {batches} 个批量"),
     "bitwise": ("equal to the last bit", "要求逐位相同"),
     "within": ("within a relative {rtol:g}", "允许的相对差为 {rtol:g}"),
