@@ -13,6 +13,7 @@ from mnistlab import data, model_pictures, plots
 
 from .blocks import inline_png
 from .kept import command
+from .memo import kept_result
 from .stage_pages import stage_command
 from .words import say
 
@@ -26,6 +27,7 @@ def inline_figure(figure, alt: str) -> str:
         return inline_png(plots.save_figure(figure, Path(folder) / "figure.png"), alt, "figure")
 
 
+@kept_result  # the picture of a kept run: drawn once per version of the code
 def weight_picture(stage: str, lang: str = "en") -> str:
     """The logistic model's ten weight vectors, each drawn as a 28 x 28 image."""
     weights = next(p for p in trained(stage).parameters() if p.dim() == 2).detach()
@@ -54,6 +56,7 @@ def layer_outputs(model, x: torch.Tensor,
     return seen
 
 
+@kept_result
 def layer_shapes(stage: str, digit: int = 0, lang: str = "en") -> str:
     """Validation image ``digit`` of the sample through the stage's trained model: its shape
     after each layer, then what each layer makes of it."""
