@@ -189,9 +189,10 @@ def test_a_closed_full_or_cut_output_is_quiet_or_one_line(tmp_path):
         assert done.returncode == 2
         assert done.stderr == ("error: cannot write the run's output (No space left on "
                                "device); free some space, or send the output elsewhere\n")
-    # Epochs enough that the run still trains when `head` has its line and leaves.
-    cut = subprocess.run(f"{sys.executable} -m mnistlab run --stage scratch --data {tiny} "
-                         "--epochs 200 | head -1", shell=True, cwd=tmp_path, text=True,
+    # On the sample, whose first epoch of fit lasts long enough that `head` has its line and
+    # leaves before any epoch is kept: a run with a kept epoch keeps its folder, to resume.
+    cut = subprocess.run(f"{sys.executable} -m mnistlab run --stage fit --data sample "
+                         "--epochs 3 | head -1", shell=True, cwd=tmp_path, text=True,
                          capture_output=True)
     assert cut.stdout.startswith("data: ") and cut.stderr == ""
     assert not (tmp_path / "runs").exists()  # the folder it named, and runs/, taken back
