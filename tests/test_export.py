@@ -32,7 +32,6 @@ from mnistlab.stages import STAGE_NAMES, TUTORIAL_FUNCTIONS
 
 SETTINGS = ("--epochs", "1", "--seed", "3")
 SAMPLE = (*SETTINGS, "--data", "sample")  # one epoch of the sample
-TIMINGS = ("seconds", "train_seconds")
 ADAM = str(EXAMPLES / "adam.py")
 PAGES = EXAMPLES.parent / "docs" / "stages"
 # Stage, and --plugin files: every stage, and a stage whose update a user's plugin fills.
