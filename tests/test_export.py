@@ -5,7 +5,8 @@ part) and the refusals, and runs one script, printed to stdout, on the sample wi
 ``python`` (mnistlab made unimportable). The full tier runs every stage's script on the tiny data
 set (``helpers.tiny_data``), each in a fresh process with mnistlab unimportable (forked from one
 that has only imported torch: ``FORKS`` says why), the distributed one under torchrun too, and
-three stages' notebooks in a real Jupyter kernel; it compares the last line each prints with
+every stage's notebook in a real Jupyter kernel (one kernel, emptied before each notebook:
+``notebooks`` says why); it compares the last line each prints with
 ``mnistlab run --json``: equal in every key and every number but the seconds, which are the
 wall-clock time each run took. The size of the data is not the point: the numbers must be equal,
 and on the tiny data a run trains in milliseconds, so what a check costs is starting Python.
@@ -330,30 +331,49 @@ def test_a_notebooks_code_is_its_scripts_code(case):
     assert programs == [source.replace(*data) for source in code[1:]]
 
 
-def executed(path: Path, code: str | None = None, **kernel: object) -> nbformat.NotebookNode:
-    """The notebook at ``path`` (or one cell of ``code``) run in a Jupyter kernel started with
-    ``kernel`` (``env``, ...)."""
+def executed(folder: Path, code: str) -> nbformat.NotebookNode:
+    """A notebook of one cell of ``code`` run in a Jupyter kernel of its own, in ``folder``."""
     from nbclient import NotebookClient
 
-    book = (nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]) if code
-            else nbformat.read(path, as_version=4))
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     NotebookClient(book, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute(**kernel)
+                   resources={"metadata": {"path": str(folder)}}).execute()
     return book
 
 
+@pytest.fixture(scope="module")
+def notebooks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, object]]:
+    """Every stage exported as a notebook into one folder, beside one data file, and one Jupyter
+    kernel started there, with mnistlab unimportable, to run them in turn.
+
+    A kernel spends seconds starting and importing torch (and torch._dynamo, for the first
+    optimizer), the same for every notebook and most of what one costs on the tiny data. So
+    one kernel runs them all, each from a namespace that ``%reset -f`` has emptied: a name a
+    notebook forgot to import is unbound, while the modules stay imported, as in ``FORKS``.
+    """
+    from jupyter_client.manager import KernelManager
+
+    folder = tmp_path_factory.mktemp("notebooks")
+    for stage in STAGE_NAMES:
+        assert invoke("export", "--stage", stage, *tiny(), "--format", "ipynb", "--out",
+                      str(folder)).exit_code == 0
+    kernel = KernelManager(kernel_name="python3")
+    kernel.start_kernel(env=blocked(folder), cwd=str(folder))
+    yield folder, kernel
+    kernel.shutdown_kernel(now=True)
+
+
 @pytest.mark.slow
-# Every notebook holds its script's code (above) and every script runs (the full tier), so a
-# kernel runs only the stages that differ in how they run: scratch, the first, whose code runs
-# at the top level with no functions and updates by hand; wrapped, with a DataLoader in a
-# wrapper, a CNN with a Lambda layer, a renamed function, and the tutorial's get_data,
-# get_model and fit; distributed, which picks its device (torch.accelerator) and kernel flags,
-# cuts batches with a plugin object, and joins a process group of one in the kernel.
-@pytest.mark.parametrize("stage", ["scratch", "wrapped", "distributed"])
-def test_a_notebook_prints_what_mnistlab_run_prints(tmp_path, stage):
-    assert invoke("export", "--stage", stage, *tiny(), "--format", "ipynb", "--out",
-                  str(tmp_path)).exit_code == 0
-    book = executed(tmp_path / f"{stage}.ipynb", env=blocked(tmp_path))  # mnistlab unimportable
+@pytest.mark.parametrize("stage", STAGE_NAMES)
+def test_a_notebook_prints_what_mnistlab_run_prints(notebooks, stage):
+    from nbclient import NotebookClient
+
+    folder, kernel = notebooks
+    book = nbformat.read(folder / f"{stage}.ipynb", as_version=4)
+    book.cells.insert(0, nbformat.v4.new_code_cell("%reset -f"))  # nothing of the one before
+    client = NotebookClient(book, km=kernel, timeout=600)
+    client.execute()
+    client.kc.stop_channels()  # the kernel is the module's: only this client ends here
     last = book.cells[-1].outputs[-1]
     assert last.output_type == "stream" and last.name == "stdout"
     assert numbers(json.loads(last.text.splitlines()[-1])) == numbers(reference((stage,), tiny()))
@@ -361,7 +381,7 @@ def test_a_notebook_prints_what_mnistlab_run_prints(tmp_path, stage):
 
 @pytest.mark.slow
 def test_a_run_in_a_notebook_draws_its_progress_bar_without_escape_codes(tmp_path):
-    book = executed(tmp_path / "run.ipynb", 'import mnistlab\n\nmnistlab.run("fit", '
+    book = executed(tmp_path, 'import mnistlab\n\nmnistlab.run("fit", '
                     'epochs=2, data="sample")')
     outputs = book.cells[0].outputs
     text = [output.get("text", "") + json.dumps(output.get("data", {})) for output in outputs]
