@@ -2,14 +2,12 @@
 
 The fast tier checks what the files hold (every stage's notebook holds its script's code, cell for
 part) and the refusals, and runs one script, printed to stdout, on the sample with plain
-``python`` (mnistlab made unimportable). The full tier runs every stage's script on the tiny data
-set (``helpers.tiny_data``), each in a fresh process with mnistlab unimportable (forked from one
-that has only imported torch: ``FORKS`` says why), the distributed one under torchrun too, and
-every stage's notebook in a real Jupyter kernel (one kernel, emptied before each notebook:
-``notebooks`` says why); it compares the last line each prints with
-``mnistlab run --json``: equal in every key and every number but the seconds, which are the
-wall-clock time each run took. The size of the data is not the point: the numbers must be equal,
-and on the tiny data a run trains in milliseconds, so what a check costs is starting Python.
+``python`` (mnistlab made unimportable). The full tier runs every stage's script with plain
+``python`` on the sample (mnistlab unimportable), the distributed one under torchrun too (on the
+tiny data set, ``helpers.tiny_data``), and every stage's notebook in a real Jupyter kernel on the
+tiny data (one kernel, emptied before each notebook: ``notebooks`` says why); it compares the
+last line each prints with ``mnistlab run --json``: equal in every key and every number but the
+seconds, which are the wall-clock time each run took.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -90,89 +88,6 @@ def run_script(path: Path, folder: Path) -> dict:
                           cwd=folder / "blocker", env=env)
     assert done.returncode == 0, done.stderr[-4000:]
     return json.loads(done.stdout.splitlines()[-1])
-
-
-FORKS = """\
-\"""Run each script named on stdin as `python SCRIPT` would, in a process of its own.
-
-A fresh Python spends about 2 s of CPU importing torch, and every script that builds an
-optimizer 2 s more: torch.optim imports torch._dynamo when the first optimizer is made. That
-is most of what a script on the tiny data costs, and the same for every script. So this process
-imports both once and forks a child for each script: the child starts from this process, which
-has done nothing but those imports (one thread, no torch operation run), and runs the script
-as __main__ with fresh globals, its own folder first on sys.path and its output in files. The
-script still imports everything it uses itself: a name it forgot to import is unbound.
-mnistlab is unimportable here as in the script's own process (sitecustomize). The fast tier's
-script, and the distributed one under torchrun, run in plain `python` processes.
-\"""
-
-import atexit
-import json
-import os
-import runpy
-import sys
-import traceback
-
-import torch
-import torch._dynamo
-
-for line in sys.stdin:
-    request = json.loads(line)
-    pid = os.fork()
-    if pid == 0:
-        status = 1
-        try:
-            written = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-            for fd, name, mode in ((0, os.devnull, os.O_RDONLY), (1, request["stdout"], written),
-                                   (2, request["stderr"], written)):
-                os.dup2(os.open(name, mode, 0o644), fd)
-            sys.argv = [request["script"]]
-            sys.path[0] = os.path.dirname(request["script"])
-            runpy.run_path(request["script"], run_name="__main__")
-            status = 0
-        except SystemExit as stop:
-            if stop.code is None or isinstance(stop.code, int):
-                status = stop.code or 0
-            else:
-                print(stop.code, file=sys.stderr)
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            try:  # what the interpreter does as it ends, before the child is gone
-                atexit._run_exitfuncs()
-                sys.stdout.flush()
-                sys.stderr.flush()
-            except BaseException:
-                status = 1
-            os._exit(status)  # never back into this loop
-    _, wait = os.waitpid(pid, 0)
-    print(os.waitstatus_to_exitcode(wait), flush=True)
-"""
-
-
-@pytest.fixture(scope="module")
-def run_forked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Path], dict]]:
-    """Runs a script as ``python SCRIPT`` would (``FORKS``), with mnistlab unimportable; gives
-    its last line."""
-    folder = tmp_path_factory.mktemp("forks")
-    env = blocked(folder)
-    (folder / "forks.py").write_text(FORKS, encoding="utf-8")
-    forks = subprocess.Popen([sys.executable, str(folder / "forks.py")], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, cwd=folder / "blocker", env=env)
-
-    def run(path: Path) -> dict:
-        out, err = path.with_suffix(".out"), path.with_suffix(".err")
-        forks.stdin.write(json.dumps({"script": str(path), "stdout": str(out),
-                                      "stderr": str(err)}) + "\n")
-        forks.stdin.flush()
-        status = forks.stdout.readline()
-        assert status, "the process that forks the scripts ended"
-        assert int(status) == 0, err.read_text(encoding="utf-8")[-4000:]
-        return json.loads(out.read_text(encoding="utf-8").splitlines()[-1])
-
-    yield run
-    forks.stdin.close()
-    assert forks.wait(timeout=60) == 0
 
 
 @pytest.fixture(scope="module")
@@ -261,10 +176,11 @@ def test_a_script_printed_to_stdout_runs_on_data_in_the_cache(tmp_path, monkeypa
 
 @pytest.mark.slow  # the fast tier runs one script: scratch's, printed to stdout (above)
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_a_script_prints_what_mnistlab_run_prints(tmp_path, run_forked, case):
-    assert invoke("export", "--stage", case[0], *tiny(), *plugin_options(case), "--out",
+def test_a_script_prints_what_mnistlab_run_prints(tmp_path, case):
+    assert invoke("export", "--stage", case[0], *SAMPLE, *plugin_options(case), "--out",
                   str(tmp_path / "script.py")).exit_code == 0
-    assert numbers(run_forked(tmp_path / "script.py")) == numbers(reference(case, tiny()))
+    assert numbers(run_script(tmp_path / "script.py", tmp_path)) == numbers(
+        reference(case, SAMPLE))
 
 
 @pytest.mark.slow  # two torchrun launches of two processes each
@@ -347,9 +263,10 @@ def notebooks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     kernel started there, with mnistlab unimportable, to run them in turn.
 
     A kernel spends seconds starting and importing torch (and torch._dynamo, for the first
-    optimizer), the same for every notebook and most of what one costs on the tiny data. So
-    one kernel runs them all, each from a namespace that ``%reset -f`` has emptied: a name a
-    notebook forgot to import is unbound, while the modules stay imported, as in ``FORKS``.
+    optimizer), the same for every notebook and most of what one costs on the tiny data (the
+    scripts, the same code, run on the sample). So one kernel runs them all, each from a
+    namespace that ``%reset -f`` has emptied: a name a notebook forgot to import is unbound,
+    while the modules stay imported.
     """
     from jupyter_client.manager import KernelManager
 
