@@ -82,9 +82,11 @@ def test_a_loop_that_ignores_the_loss_piece_is_refused(tmp_path):
         "the step")
 
 
-def loop_with_batch(tmp_path, *extra: str) -> str:
-    """A loop plugin that trains each batch as fit's does, then runs ``extra`` lines."""
+def loop_with_batch(tmp_path, *extra: str, after: tuple[str, ...] = ()) -> str:
+    """A loop plugin that trains each batch as fit's does, then runs ``extra`` lines; after the
+    last batch, the ``after`` lines."""
     lines = "".join(f"\n                {line}" for line in extra)
+    lines += "".join(f"\n            {line}" for line in after)
     return write_plugin(tmp_path, f"""
         import torch
         from mnistlab import hookimpl
@@ -126,22 +128,8 @@ def test_a_loop_that_changes_the_weights_by_hand_is_refused(tmp_path):
 
 
 def test_a_loop_that_changes_the_weights_after_its_last_step_is_refused(tmp_path):
-    path = write_plugin(tmp_path, """
-        import torch
-        from mnistlab import hookimpl
-
-        def one_epoch(session):
-            for xb, yb in session.batches("train"):
-                session.loss_func(session.model(xb), yb).backward()
-                session.opt.step()
-                session.opt.zero_grad()
-            with torch.no_grad():
-                session.model.lin.bias.zero_()
-
-        @hookimpl
-        def make_loop():
-            return one_epoch
-    """)
+    path = loop_with_batch(tmp_path, after=("with torch.no_grad():",
+                                            "    session.model.lin.bias.zero_()"))
     assert refused(*train_command("--plugin", path)) == (
         f"plugin {path!r} (--plugin): the loop changed the model's weights by hand in epoch 1, "
         "after its last training batch; only the update (plugin 'sgd' filled it) may change "

@@ -283,7 +283,7 @@ PUBLIC = {  # what the helper may use of mnistlab, by module
     "mnistlab.cli": {"cli"},
     "mnistlab.errors": {"MnistlabError"},
     "mnistlab.data": set(mnistlab.data.__all__),
-    "mnistlab.atomic": {"write_text"},
+    "mnistlab.atomic": {"write_text", "atomic_write"},
     "mnistlab.exporter": {"build"},
 }
 

@@ -29,6 +29,7 @@ def on_post_build(config):
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in downloads.FILES.items():
         (folder / name).write_bytes(content)
+    downloads.FILES.clear()  # `mkdocs serve` builds again, maybe of changed code
     kept.reset()  # `mkdocs serve` builds again in this process, maybe of changed code
 
 

@@ -31,7 +31,8 @@ def downloads(name: str, run: str, lang: str = "en") -> str:
     files = exported(name, shlex.split(run)[4:])  # after `mnistlab run --stage NAME`
     data = files.pop("data")
     FILES.update({file: text.encode() for file, text in files.items()})
-    FILES[data] = kept_bytes(data)
+    if data not in FILES:  # every stage's scripts read the same data file: read it once
+        FILES[data] = kept_bytes(data)
     links = [f"[`{file}`](../downloads/{file}){{ download }}" for file in [*files, data]]
     script = files[f"{name}.py"]
     runner = script[script.index("# %% The loop's view"):]

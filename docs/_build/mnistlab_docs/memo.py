@@ -11,11 +11,11 @@ import hashlib
 import inspect
 import io
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from mnistlab.atomic import atomic_write
 
 from . import kept
 
@@ -27,9 +27,8 @@ def _path(*key: Any) -> Path:
 
 def _write(path: Path, content: bytes) -> None:
     kept.KEPT.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=kept.KEPT, delete=False) as file:
+    with atomic_write(path) as file:  # whole or not at all, for a build that reads it meanwhile
         file.write(content)
-    os.replace(file.name, path)  # whole or not at all, for a build that reads it meanwhile
 
 
 def kept_result(function: Callable[..., Any]) -> Callable[..., Any]:
