@@ -99,6 +99,25 @@ def split_problem(rows: int | None, bs: int, nproc: int) -> str | None:
 
 
 REFUSED = 2  # the exit status of a process that refused the run in one line of its own
+# How a process ends when torchrun stops it with SIGTERM: having said so (128 + 15), or not.
+_STOPPED_BY_TORCHRUN = (128 + 15, -15)
+
+
+def _cause(failures: dict) -> tuple[int, int]:
+    """The rank and exit status of the process whose failure stopped the run.
+
+    A refusal has said why in a line of its own, and the processes torchrun
+    stopped because of the failure (it lists them too) are its effect, not its
+    cause. Of the rest, the first to fail is the cause; torchrun's times are
+    whole seconds, so a tie goes to the lower rank.
+    """
+    def rank_of_cause(rank: int) -> tuple:
+        status = failures[rank].exitcode
+        return (status == REFUSED, status in _STOPPED_BY_TORCHRUN,
+                failures[rank].timestamp, rank)
+
+    rank = min(failures, key=rank_of_cause)
+    return rank, failures[rank].exitcode
 
 
 def launch(nproc: int, arguments: list[str]) -> int:
@@ -125,14 +144,9 @@ def launch(nproc: int, arguments: list[str]) -> int:
     try:
         run(args)
     except ChildFailedError as error:
-        # A refusal has said why in its own line. Of the others, the first to fail is the
-        # cause (torchrun's times are whole seconds, so a refusal it caused can tie with it).
-        unsaid = {rank: failure for rank, failure in error.failures.items()
-                  if failure.exitcode != REFUSED}
-        if not unsaid:
+        rank, status = _cause(error.failures)
+        if status == REFUSED:
             return REFUSED
-        rank = min(unsaid, key=lambda rank: (unsaid[rank].timestamp, rank))
-        status = unsaid[rank].exitcode
         print(f"error: process {rank} of {nproc} failed (exit status {status}); "
               "torchrun stopped the others", file=sys.stderr)
         return status if status > 0 else 128 - status
