@@ -106,14 +106,14 @@ _STOPPED_BY_TORCHRUN = (128 + 15, -15)
 def _cause(failures: dict) -> tuple[int, int]:
     """The rank and exit status of the process whose failure stopped the run.
 
-    A refusal has said why in a line of its own, and the processes torchrun
-    stopped because of the failure (it lists them too) are its effect, not its
-    cause. Of the rest, the first to fail is the cause; torchrun's times are
-    whole seconds, so a tie goes to the lower rank.
+    The processes torchrun stopped because of it (torchrun lists them too) are
+    its effect, never its cause. A failure with no line of its own comes before a
+    refusal, which has said why; among equals the first to fail is the cause, and
+    torchrun's times are whole seconds, so a tie goes to the lower rank.
     """
     def rank_of_cause(rank: int) -> tuple:
         status = failures[rank].exitcode
-        return (status == REFUSED, status in _STOPPED_BY_TORCHRUN,
+        return (status in _STOPPED_BY_TORCHRUN, status == REFUSED,
                 failures[rank].timestamp, rank)
 
     rank = min(failures, key=rank_of_cause)

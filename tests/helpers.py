@@ -7,6 +7,7 @@ and a test file writes ``from helpers import quick_run``, as it does ``from idx_
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import pickle
@@ -102,6 +103,16 @@ def train_command(*args: str, stage: str = "fit", epochs: int = 1) -> list[str]:
     """``run`` on the tiny data keeping no run folder, then ``args``: for ``invoke``/``refused``."""
     return ["run", "--stage", stage, "--epochs", str(epochs), "--data", tiny_data(), "--no-save",
             *args]
+
+
+def without_seconds(summary: dict) -> dict:
+    """A run's JSON (``mnistlab run --json``'s last line) less its timings, which must be
+    there, as seconds: the numbers two runs of the same code and data share."""
+    summary = json.loads(json.dumps(summary))
+    timings = [summary.pop("train_seconds")] + [epoch.pop("seconds")
+                                                for epoch in summary["history"]]
+    assert all(isinstance(seconds, float) and seconds >= 0 for seconds in timings)
+    return summary
 
 
 def mnistlab_process(*args: str, **run: Any) -> subprocess.CompletedProcess[str]:
