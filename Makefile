@@ -5,8 +5,8 @@ PYTHON ?= python3
 # requirement with no torch installed would pull a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
-# The tests, spread over every core: each module (and the site's build with its two modules)
-# runs whole on one worker, the longest first (tests/conftest.py). PARALLEL= runs them in one.
+# The tests, spread over every core: each unit of work (a module, or one long test) runs whole
+# on one worker, the longest first (tests/conftest.py). PARALLEL= runs them in one process.
 PARALLEL ?= -n auto --no-loadscope-reorder
 
 .PHONY: install run test test-fast lint docs serve bench startup tables sample clean

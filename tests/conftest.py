@@ -32,30 +32,39 @@ SLOW_MODULES = {
 }
 """Modules that belong to the full tier only, and why."""
 
-SITE_MODULES = ("test_docs.py", "test_site.py")
-"""Modules that share one build of the site: under ``pytest -n`` they run on one worker."""
+WALK = "test_the_nav_reaches_every_page_and_no_page_scrolls_sideways_or_leaves_127_0_0_1"
+"""The browser test that opens every page: as long as a module, so a unit of work of its own."""
 
-LONGEST_FIRST = (*SITE_MODULES, "test_export.py", "test_hostile_input.py",
-                 "test_run_folder_trust.py", "test_distributed.py", "test_runfolder.py",
+LONGEST_FIRST = ("test_docs.py", "test_export.py", "test_hostile_input.py", "test_distributed.py",
+                 "test_site.py", WALK, "test_runfolder.py", "test_run_folder_trust.py",
                  "test_packaging.py")
-"""The modules that take longest, started first so that no worker is left with one at the end."""
+"""The longest units of work (modules, and WALK), started first so that no worker is left with
+one at the end. Each worker starts with two: the first builds the site (``test_docs.py``), and
+the browser's units come after the first four, by when it is built."""
 
 DOCS_TOOLS = ("mkdocs", "material", "mkdocstrings", "markdown_exec", "mkdocs_click")
 """What ``pip install -e ".[docs]"`` brings, by import name: the site build needs them all."""
 
 
+def unit_of_work(nodeid: str) -> str:
+    """What one worker runs whole under ``pytest -n``: a module (its module fixtures are made
+    once), or WALK alone."""
+    module, _, test = nodeid.partition("::")
+    return WALK if test == WALK else Path(module).name
+
+
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which the dev extra brings
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """Under ``pytest -n`` (as ``make test`` runs), each module runs whole on one worker, and
-    the site's two modules on the same one: module fixtures and the site's build happen once."""
+    """Under ``pytest -n`` (as ``make test`` runs), each unit of work runs whole on one worker,
+    in the order of ``LONGEST_FIRST``; the site is built once, by whichever worker needs it
+    first (``test_docs.built_site``)."""
     from xdist.scheduler import LoadScopeScheduling
 
-    class ByModule(LoadScopeScheduling):
+    class ByUnit(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return "site" if Path(module).name in SITE_MODULES else module
+            return unit_of_work(nodeid)
 
-    return ByModule(config, log)
+    return ByUnit(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -64,7 +73,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip_docs = missing and os.environ.get("CI") != "true"
     # The longest groups first (with --no-loadscope-reorder), so no worker ends alone on one.
     rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest in order
+    items.sort(key=lambda item: rank.get(unit_of_work(item.nodeid), len(rank)))  # stable
     for item in items:
         if item.path.name in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)

@@ -1,7 +1,8 @@
 """The docs site: it builds with --strict, shows the code that runs, and documents every hook.
 
 The site is built once per test session (``built_site``), into a temporary
-folder, and shared with the browser tests in ``test_site.py``.
+folder, and shared with the browser tests in ``test_site.py``: under ``pytest -n``, with
+every worker, whichever builds it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import ast
 import base64
 import dataclasses
+import fcntl
 import functools
 import html
 import importlib
@@ -81,13 +83,34 @@ def _mkdocs_build(config: str, folder: Path) -> BuiltSite:
                      time.perf_counter() - started)
 
 
+def _session_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of this whole session: under ``pytest -n``, every worker's is in
+    it, so what one worker writes there the others find."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def _build_both(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Both languages, as `make docs` builds them: English, then Chinese into its zh/ folder
-    (the Chinese pages load the English build's assets, and the English pages link to them)."""
+    (the Chinese pages load the English build's assets, and the English pages link to them).
+
+    Once per session: the first worker to need the site builds it, holding a lock, and
+    records how each build went; a worker that needs it meanwhile waits, then reads that."""
     global _built, _built_zh
-    if _built is None:
-        _built = _mkdocs_build("mkdocs.yml", tmp_path_factory.mktemp("site"))
-        _built_zh = _mkdocs_build("mkdocs.zh.yml", _built.folder / "zh")
+    if _built is not None:
+        return
+    shared = _session_folder(tmp_path_factory)
+    record = shared / "site-builds.json"
+    with open(shared / "site-builds.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, by a crash too
+        if not record.exists():
+            en = _mkdocs_build("mkdocs.yml", shared / "site")
+            zh = _mkdocs_build("mkdocs.zh.yml", en.folder / "zh")
+            builds = [{**dataclasses.asdict(built), "folder": str(built.folder)}
+                      for built in (en, zh)]
+            record.write_text(json.dumps(builds), encoding="utf-8")
+    _built, _built_zh = (BuiltSite(**{**built, "folder": Path(built["folder"])})
+                         for built in json.loads(record.read_text(encoding="utf-8")))
 
 
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:

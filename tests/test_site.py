@@ -1,12 +1,12 @@
 """The built docs site in a real browser: Debian's Chromium, headless, driven by Playwright.
 
-The site is served on 127.0.0.1 (search needs http, not file://) from the
-build that ``test_docs.py`` makes once per session. Every request the browser
-makes is recorded, and none may leave 127.0.0.1. A page counts as open at its
-load event; each test's last page is then given until its network goes quiet,
-so that what it fetches late is recorded too. One test opens every page of
-both languages. Without /usr/bin/chromium these tests skip, except under
-CI=true, where a missing browser is a failure.
+The site is served on 127.0.0.1 (search needs http, not file://) from the build that
+``test_docs.py`` makes once per session. Every request the browser makes is recorded, and none
+may leave 127.0.0.1. A page counts as open at its load event; each test's last page is then
+given until its network goes quiet, so that what it fetches late is recorded too. The tests
+take turns in one browser page (``page``), each recording what happens while it runs
+(``Visit``). One test opens every page of both languages. Without /usr/bin/chromium these tests
+skip, except under CI=true, where a missing browser is a failure.
 """
 
 from __future__ import annotations
@@ -93,28 +93,49 @@ def browser():
         chromium.close()
 
 
-class Visit:
-    """A browser page that records every request and every script error."""
+@pytest.fixture(scope="session")
+def page(browser, base_url: str):
+    """One browser page for all the tests: each test opens its pages in it, and a fresh page
+    (a new renderer, the site's scripts fetched and compiled again) costs more than the visit."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context.new_page()
+    context.close()
 
-    def __init__(self, browser, base_url: str) -> None:
-        self.base_url = base_url
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
-        self.context.set_default_timeout(TIMEOUT_MS)
+
+class Visit:
+    """What one test does in the browser page: every request made and every script error,
+    recorded from the test's start to its end."""
+
+    def __init__(self, page, base_url: str) -> None:
+        self.base_url, self.page, self.context = base_url, page, page.context
         self.requests: list[str] = []
         self.failures: list[str] = []
         self.errors: list[str] = []
-        self.context.on("request", lambda request: self.requests.append(request.url))
-        self.context.on("response", lambda response: response.status >= 400
-                        and self.failures.append(f"{response.status} {response.url}"))
-        self.page = self.context.new_page()
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.console_errors: list[str] = []  # what the pages print to the console as errors
+        self._listeners = {
+            "request": lambda request: self.requests.append(request.url),
+            "response": lambda response: response.status >= 400
+            and self.failures.append(f"{response.status} {response.url}"),
+            "pageerror": lambda error: self.errors.append(str(error)),
+            "console": lambda message: message.type == "error"
+            and self.console_errors.append(message.text),
+        }
+        for event, listener in self._listeners.items():
+            page.on(event, listener)
 
     def open(self, path: str) -> None:
         """Opens ``path`` of the site and returns at its load event: its style sheets, scripts,
         images and fonts are in, but it may still fetch more (the favicon comes after)."""
         response = self.page.goto(self.base_url + path, wait_until="load")
         assert response is not None and response.ok, f"{path}: {response and response.status}"
+
+    def end(self) -> None:
+        """Records what the last page fetches late, then stops recording."""
+        self.page.wait_for_load_state("networkidle")
+        for event, listener in self._listeners.items():
+            self.page.remove_listener(event, listener)
 
     def outside(self) -> list[str]:
         """Requests to anywhere but the site's own host (data: and blob: never leave it)."""
@@ -123,11 +144,10 @@ class Visit:
 
 
 @pytest.fixture
-def visit(browser, base_url) -> Iterator[Visit]:
-    visit = Visit(browser, base_url)
+def visit(page, base_url) -> Iterator[Visit]:
+    visit = Visit(page, base_url)
     yield visit
-    visit.page.wait_for_load_state("networkidle")  # what the last page fetches late, recorded
-    visit.context.close()
+    visit.end()
     assert visit.outside() == [], "requests left 127.0.0.1"
     assert visit.failures == []
     assert visit.errors == []
@@ -336,14 +356,6 @@ def zh_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     return built_zh_site(tmp_path_factory)
 
 
-def console_errors(visit: Visit) -> list[str]:
-    """Collects what the pages print to the console as errors, from now on."""
-    errors: list[str] = []
-    visit.page.on("console", lambda message: message.type == "error"
-                  and errors.append(message.text))
-    return errors
-
-
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -354,7 +366,6 @@ CJK_FONTS = ("PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Source Han S
 
 @pytest.mark.parametrize("path", ["zh/quickstart/", "zh/errors/", "zh/cli/", "zh/exercises/"])
 def test_the_chinese_pages_render_in_a_cjk_font_with_no_boxes(visit, zh_site, path):
-    errors = console_errors(visit)
     visit.open(path)
     page = visit.page
     cdp = visit.context.new_cdp_session(page)
@@ -371,11 +382,11 @@ def test_the_chinese_pages_render_in_a_cjk_font_with_no_boxes(visit, zh_site, pa
                   if "CJK" in font["familyName"] or font["familyName"] in CJK_FONTS)
         # every Han character drawn from a CJK font: none left to a fallback box
         assert cjk >= han, f"{selector}: {han} Han characters, {fonts}"
-    assert errors == []
+    cdp.detach()  # the page goes on to the next test
+    assert visit.console_errors == []
 
 
 def test_the_language_switch_keeps_the_page(visit, zh_site):
-    errors = console_errors(visit)
     visit.open("stages/optim/")
     page = visit.page
     page.locator(".md-select").hover()
@@ -386,11 +397,10 @@ def test_the_language_switch_keeps_the_page(visit, zh_site):
     page.locator('a.md-select__link[hreflang="en"]').click()
     page.wait_for_url(re.compile(r"/stages/optim/$"))
     assert "/zh/" not in page.url
-    assert errors == []
+    assert visit.console_errors == []
 
 
 def test_the_chinese_search_finds_pages_by_chinese_words(visit, zh_site):
-    errors = console_errors(visit)
     visit.open("zh/")
     page = visit.page
     page.locator("label.md-search__icon, .md-search__input").first.click()
@@ -405,4 +415,4 @@ def test_the_chinese_search_finds_pages_by_chinese_words(visit, zh_site):
     hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
     assert any("exercises/" in href for href in hrefs), hrefs
     assert all("/zh/" in href or not href.startswith("http") for href in hrefs)
-    assert errors == []
+    assert visit.console_errors == []
