@@ -169,7 +169,7 @@ def test_a_script_printed_to_stdout_runs_on_data_in_the_cache(tmp_path, monkeypa
 
 # Runs each script named on its command line as `python SCRIPT` runs it (as __main__, its own
 # folder first on sys.path) in a fresh process forked from this one, which has imported torch
-# and nothing of mnistlab: the import, half of a script's time, is paid once for all of them.
+# and nothing of mnistlab: the imports, most of a script's time, are paid once for all of them.
 # Each one's output goes to SCRIPT.out, and its exit status to this process's own output.
 RUN_EACH_IN_A_FORK = """
 import os
@@ -177,6 +177,7 @@ import runpy
 import sys
 
 import torch  # noqa: F401  what every script imports first
+import torch._dynamo  # noqa: F401  what torch.optim imports when a script makes its optimizer
 
 for script in sys.argv[1:]:
     process = os.fork()
