@@ -40,11 +40,10 @@ test-fast: install  ## the tests without the docs build, browser, packaging and 
 lint: install  ## ruff, as configured in pyproject.toml
 	$(BIN)/python -m ruff check .
 
-# Two builds, English into site/ and then Chinese into site/zh/: in this order, because the
-# English build empties site/ first. The Chinese pages load the English build's assets.
+# Two builds in one process (scripts/build_docs.py), English into site/ and then Chinese into
+# site/zh/: in this order, because the English build empties site/ first.
 docs: install  ## build the docs site into site/, and its Chinese translation into site/zh/
-	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
-	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict -f mkdocs.zh.yml
+	$(BIN)/python scripts/build_docs.py site
 
 # Both languages, as built by `make docs`, from one folder. `mkdocs serve` (English only, the
 # language switch to a missing zh/) rebuilds on every edit while you write an English page;

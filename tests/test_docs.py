@@ -71,16 +71,21 @@ _built: BuiltSite | None = None
 _built_zh: BuiltSite | None = None
 
 
-def _mkdocs_build(config: str, folder: Path) -> BuiltSite:
+def _build_both_languages(folder: Path) -> tuple[BuiltSite, BuiltSite]:
+    """``scripts/build_docs.py FOLDER``, as ``make docs`` runs it: the English site into
+    FOLDER, then the Chinese one into FOLDER/zh, in one process; each build's log apart."""
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict",
-         "-f", str(ROOT / config), "-d", str(folder)],
-        cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    return BuiltSite(folder, done.returncode, done.stdout + done.stderr,
-                     time.perf_counter() - started)
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_docs.py"), str(folder)],
+                          cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    log = done.stdout + done.stderr
+    en_log, _, zh_log = log.partition("docs: building the Chinese site")
+    # A failed English build is the last: the Chinese one never started.
+    zh_status = done.returncode if zh_log else 1
+    en_status = 0 if zh_log else done.returncode or 1
+    return (BuiltSite(folder, en_status, en_log, seconds),
+            BuiltSite(folder / "zh", zh_status, zh_log or "(not built: the English build failed)",
+                      seconds))
 
 
 def _session_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -91,8 +96,7 @@ def _session_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _build_both(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Both languages, as `make docs` builds them: English, then Chinese into its zh/ folder
-    (the Chinese pages load the English build's assets, and the English pages link to them).
+    """Both languages, as ``make docs`` builds them (``_build_both_languages``).
 
     Once per session: the first worker to need the site builds it, holding a lock, and
     records how each build went; a worker that needs it meanwhile waits, then reads that."""
@@ -104,8 +108,7 @@ def _build_both(tmp_path_factory: pytest.TempPathFactory) -> None:
     with open(shared / "site-builds.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, by a crash too
         if not record.exists():
-            en = _mkdocs_build("mkdocs.yml", shared / "site")
-            zh = _mkdocs_build("mkdocs.zh.yml", en.folder / "zh")
+            en, zh = _build_both_languages(shared / "site")
             builds = [{**dataclasses.asdict(built), "folder": str(built.folder)}
                       for built in (en, zh)]
             record.write_text(json.dumps(builds), encoding="utf-8")
@@ -114,7 +117,8 @@ def _build_both(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
-    """Build the site once per session with ``mkdocs build --strict``; fail with its log."""
+    """The English site, built once per session with ``mkdocs build --strict``; fail with its
+    log."""
     _build_both(tmp_path_factory)
     if _built.returncode != 0:
         pytest.fail(f"mkdocs build --strict failed:\n{_built.log[-6000:]}")
@@ -178,7 +182,7 @@ def test_the_site_builds_with_strict_and_every_page_is_there(site):
         relative = source.relative_to(DOCS).with_suffix("")
         built = relative.parent if relative.name == "index" else relative
         assert (site.folder / built / "index.html").is_file(), f"{source} was not built"
-    print(f"docs built in {site.seconds:.0f} s")
+    print(f"docs built in {site.seconds:.0f} s, both languages")
 
 
 # --- live source: drift is impossible ------------------------------------------
@@ -308,6 +312,8 @@ PUBLIC = {  # what the helper may use of mnistlab, by module
     "mnistlab.data": set(mnistlab.data.__all__),
     "mnistlab.atomic": {"write_text", "atomic_write"},
     "mnistlab.exporter": {"build"},
+    # The built-in plugins: the lessons' own code, which pages show and run.
+    "mnistlab.plugins": {path.stem for path in (ROOT / "plugins").glob("[!_]*.py")},
 }
 
 
@@ -841,7 +847,6 @@ def test_the_chinese_site_builds_with_strict_and_has_every_page(zh_site):
         built = relative.parent if relative.name == "index" else relative
         assert (zh_site.folder / built / "index.html").is_file(), f"{source} was not built"
     assert '<html lang="zh"' in zh_site.page("")
-    print(f"Chinese docs built in {zh_site.seconds:.0f} s")
 
 
 @pytest.mark.parametrize("word, page", [
