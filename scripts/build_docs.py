@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from mkdocs.__main__ import cli
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BUILDS = (("English", "mkdocs.yml", ""), ("Chinese", "mkdocs.zh.yml", "zh"))
 BUILD_STARTS = "docs: building the {} site ({}) into {}"
@@ -22,6 +25,8 @@ BUILD_STARTS = "docs: building the {} site ({}) into {}"
 
 def main(site: str = "site") -> int:
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # mkdocs-material's notice about MkDocs 2
+    site = os.path.abspath(site)  # SITE as the caller named it; then the builds run, as
+    os.chdir(ROOT)  # `mkdocs build` must, from the repository (snippets, hooks' files)
     for language, config, below in BUILDS:
         folder = os.path.join(site, below) if below else site
         print(BUILD_STARTS.format(language, config, folder), file=sys.stderr, flush=True)
