@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from mnistlab import signals
+from mnistlab import launch, signals
 from mnistlab._version import __version__
 from mnistlab.cli_exercise import check, exercise
 from mnistlab.cli_export import export
@@ -104,7 +104,7 @@ def run(stage: str | None, resume: str | None, out: str | None, force: bool, no_
     Writes a run folder (config, metrics, checkpoints, final weights, plots).
     Ctrl-C stops after saving nothing half-written; --resume continues.
     """
-    from mnistlab import launch, runner
+    from mnistlab import runner
     from mnistlab.record import interrupted
     from mnistlab.runfolder import RunFolder
 
@@ -153,7 +153,6 @@ def _check_launchable(stage: str | None, nproc: int, settings: dict[str, Any]) -
     from mnistlab.config import make_config
     from mnistlab.data import SAMPLE, SAMPLE_TRAIN_ROWS
     from mnistlab.introspect import declares
-    from mnistlab.launch import split_problem
     from mnistlab.stages import STAGE_NAMES
 
     if stage is None or not declares(stage, "loop", "JOINS_PROCESSES"):
@@ -163,7 +162,7 @@ def _check_launchable(stage: str | None, nproc: int, settings: dict[str, Any]) -
                         f"--stage {joining}")
     config = make_config(stage, **{key: settings[key] for key in ("bs", "data", "data_dir")})
     rows = SAMPLE_TRAIN_ROWS if config.data == SAMPLE else None  # others: checked on start
-    problem = split_problem(rows, config.bs, nproc)
+    problem = launch.split_problem(rows, config.bs, nproc)
     if problem:
         raise UserError(problem)
 
@@ -190,10 +189,8 @@ def main() -> None:
     # `kill` (SIGTERM) stops a run the way Ctrl-C does: cleanly, with a way to resume. A closed
     # pipe (`mnistlab ... | head -1`) raises BrokenPipeError where the run writes, so the run
     # ends as after any error, taking back a folder it made; click then exits quietly.
-    if "RANK" in os.environ:  # one of N processes torchrun started: the GPU of its LOCAL_RANK
-        from mnistlab.launch import take_local_gpu
-
-        take_local_gpu()
+    if launch.under_torchrun():  # one of N processes torchrun started: its LOCAL_RANK's GPU
+        launch.take_local_gpu()
     code: Any = 0
     # Past this block a signal has nothing left to stop cleanly: it ends the process as usual.
     with signals.watched(sigterm=True):
@@ -201,7 +198,7 @@ def main() -> None:
             cli(prog_name="mnistlab")
         except SystemExit as done:
             code = done.code
-            if "RANK" in os.environ:  # while `done` still holds the stopped run's frames
+            if launch.under_torchrun():  # while `done` still holds the stopped run's frames
                 _end_torchrun_process(_flush_output(code))
     sys.exit(_flush_output(code))
 

@@ -189,8 +189,8 @@ for script in sys.argv[1:]:
         try:
             runpy.run_path(script, run_name="__main__")
             status = 0
-        except SystemExit as exit:
-            status = exit.code if isinstance(exit.code, int) else 1
+        except SystemExit as end:
+            status = end.code if isinstance(end.code, int) else 1
         except BaseException:
             import traceback
             traceback.print_exc()
@@ -203,9 +203,9 @@ for script in sys.argv[1:]:
 
 
 @pytest.fixture(scope="module")
-def sample_scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+def sample_scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str]]:
     """Every case exported on the sample into one folder, each run with plain ``python``,
-    mnistlab unimportable: the last line each printed, by case."""
+    mnistlab unimportable: by case, its exit status and what it printed."""
     folder = tmp_path_factory.mktemp("sample-scripts")
     paths = {case_id(case): folder / f"{case_id(case)}.py" for case in CASES}
     for case in CASES:
@@ -250,8 +250,9 @@ def test_a_notebook_is_the_page_then_the_scripts_parts():
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_a_notebooks_code_is_its_scripts_code(case):
-    """Cell for part, the same code but the data file's path: so the full tier, which runs every
-    script, need run only a few notebooks, where a kernel runs code differently from python."""
+    """Cell for part, the same code but the data file's path: a notebook computes what its
+    script computes (the full tier runs both, the scripts on the sample, the notebooks on the
+    tiny data)."""
     settings = {"epochs": 1, "seed": 3, "data": tiny_data(), "plugins": list(case[1:])}
     script = build(case[0], **settings)
     made = build(case[0], format="ipynb", **settings)

@@ -89,12 +89,16 @@ PAGES = {
 }
 
 
-def say(lang: str, key: str, **values: object) -> str:
-    """The phrase ``key`` in ``lang``, filled with ``values``."""
+def in_language(lang: str, phrases: tuple[str, ...]) -> str:
+    """The one of ``phrases`` (one per language of LANGS) in ``lang``."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, not {lang!r}")
-    phrase = {**PAGES, **NUMBERS}[key]
-    return phrase[LANGS.index(lang)].format(**values)
+    return phrases[LANGS.index(lang)]
+
+
+def say(lang: str, key: str, **values: object) -> str:
+    """The phrase ``key`` in ``lang``, filled with ``values``."""
+    return in_language(lang, {**PAGES, **NUMBERS}[key]).format(**values)
 
 
 def phrase(key: str, lang: str = "en", **values: object) -> str:
@@ -105,7 +109,7 @@ def phrase(key: str, lang: str = "en", **values: object) -> str:
 
 def part(lang: str, piece: str) -> str:
     """What a stage swaps (``"loss"``), in the tutorial's words."""
-    return PAGES["part"][piece][LANGS.index(lang)]
+    return in_language(lang, PAGES["part"][piece])
 
 
 def stage_words(lang: str, name: str) -> tuple[str, str]:
@@ -113,7 +117,6 @@ def stage_words(lang: str, name: str) -> tuple[str, str]:
     from mnistlab import stages
 
     stage = stages.get_stage(name)
-    if lang == "en":
+    if in_language(lang, LANGS) == "en":  # an unknown language is refused here
         return stage.title, stage.why.removeprefix("changes behaviour: ")
-    say(lang, "yes")  # refuses an unknown language
     return STAGE_WORDS[name][2:]

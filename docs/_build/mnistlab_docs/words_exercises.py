@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from .words import LANGS, part
+from .words import LANGS, in_language, part
 
 ZH_EXERCISES = Path(__file__).resolve().parents[1] / "zh_exercises"
 _SECTION = re.compile(r"^## (\w+)\s*$", re.M)
@@ -57,26 +57,20 @@ class Prose(NamedTuple):
     why: str
 
 
-def _language(lang: str) -> str:
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS}, not {lang!r}")
-    return lang
-
-
 def said(lang: str, key: str, **values: object) -> str:
     """The exercise pages' phrase ``key`` in ``lang``, filled with ``values``."""
-    return EXERCISE_WORDS[key][LANGS.index(_language(lang))].format(**values)
+    return in_language(lang, EXERCISE_WORDS[key]).format(**values)
 
 
 def piece_word(lang: str, piece: str) -> str:
     """The piece a learner writes: its name in English (``loop``), the tutorial's word else."""
-    return piece if _language(lang) == "en" else part(lang, piece)
+    return in_language(lang, (piece, part("zh", piece)))
 
 
 def prose(lang: str, exercise) -> Prose:
     """The words of ``exercise`` (an ``mnistlab.exercises`` exercise) in ``lang``: the
     exercise file's, or its translation's."""
-    if _language(lang) == "en":
+    if in_language(lang, LANGS) == "en":
         return Prose(exercise.title, exercise.task, exercise.steps, exercise.hints,
                      exercise.tolerance.why)
     path = ZH_EXERCISES / exercise.path.name
