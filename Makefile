@@ -40,8 +40,8 @@ test-fast: install  ## the tests without the docs build, browser, packaging and 
 lint: install  ## ruff, as configured in pyproject.toml
 	$(BIN)/python -m ruff check .
 
-# Two builds in one process (scripts/build_docs.py), English into site/ and then Chinese into
-# site/zh/: in this order, because the English build empties site/ first.
+# Two builds at once (scripts/build_docs.py), English into site/ and Chinese into site/zh/; the
+# Chinese one waits for the runs the English one trains, and takes site/zh/ when both passed.
 docs: install  ## build the docs site into site/, and its Chinese translation into site/zh/
 	$(BIN)/python scripts/build_docs.py site
 

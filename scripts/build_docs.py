@@ -1,10 +1,16 @@
 """Build the docs site in both languages, as ``make docs`` does: English into SITE (``site/``
-by default), then Chinese into SITE/zh/, each with ``mkdocs build --strict``.
+by default) and Chinese into SITE/zh/, each with ``mkdocs build --strict``, at the same time.
 
-English first, because its build empties SITE; the Chinese pages load the English build's
-assets. Both in one process: the page helpers import torch and mnistlab, which a second
-``mkdocs build`` would import again. Each build starts with a line of its own
-(``BUILD_STARTS``); the exit status is the first failed build's, and that build is the last.
+The English build runs in this process and the Chinese one in a second, so that the two use
+both cores. The Chinese site is written into SITE/.zh-new/ first, since the English build
+empties SITE when it starts (but for its dot-folders), and takes SITE/zh/'s place once both
+builds have passed. What the pages run is shared through build/docs-runs/: the English build
+trains the stage pages' runs, and of the rest, whichever build needs a command or a result first
+makes it while the other waits (docs/_build/mnistlab_docs/kept.py and store.py).
+
+Each build's log is printed whole, English first, each after a line of its own
+(``BUILD_STARTS``). The exit status is the first failed build's, and that build is the last:
+when the English build fails, the Chinese one is stopped and not reported.
 
     python scripts/build_docs.py [SITE]
 """
@@ -12,14 +18,16 @@ assets. Both in one process: the page helpers import torch and mnistlab, which a
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from mkdocs.__main__ import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
-BUILDS = (("English", "mkdocs.yml", ""), ("Chinese", "mkdocs.zh.yml", "zh"))
 BUILD_STARTS = "docs: building the {} site ({}) into {}"
 
 
@@ -27,14 +35,41 @@ def main(site: str = "site") -> int:
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # mkdocs-material's notice about MkDocs 2
     site = os.path.abspath(site)  # SITE as the caller named it; then the builds run, as
     os.chdir(ROOT)  # `mkdocs build` must, from the repository (snippets, hooks' files)
-    for language, config, below in BUILDS:
-        folder = os.path.join(site, below) if below else site
-        print(BUILD_STARTS.format(language, config, folder), file=sys.stderr, flush=True)
-        try:
-            cli.main(["build", "--strict", "-f", config, "-d", folder], prog_name="mkdocs")
-        except SystemExit as end:  # click ends every command this way, with its exit status
-            if end.code:
-                return end.code if isinstance(end.code, int) else 1
+    zh, zh_new = os.path.join(site, "zh"), os.path.join(site, ".zh-new")
+    shutil.rmtree(zh_new, ignore_errors=True)  # left by a build that was killed
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as zh_log:
+        # MNISTLAB_DOCS_RUNS_BESIDE: the Chinese build waits for the stage runs that the English
+        # build trains in its worker processes, rather than train them too (docs/_build/hooks.py)
+        chinese = subprocess.Popen([sys.executable, "-m", "mkdocs", "build", "--strict",
+                                    "-f", "mkdocs.zh.yml", "-d", zh_new],
+                                   stdout=zh_log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "MNISTLAB_DOCS_RUNS_BESIDE": "1"})
+        print(BUILD_STARTS.format("English", "mkdocs.yml", site), file=sys.stderr, flush=True)
+        english = _build_here("mkdocs.yml", site)
+        if english:
+            chinese.kill()
+            chinese.wait()
+            shutil.rmtree(zh_new, ignore_errors=True)
+            return english
+        status = chinese.wait()
+        print(BUILD_STARTS.format("Chinese", "mkdocs.zh.yml", zh), file=sys.stderr, flush=True)
+        zh_log.seek(0)
+        sys.stderr.write(zh_log.read())
+    if status:
+        shutil.rmtree(zh_new, ignore_errors=True)
+        return status
+    shutil.rmtree(zh, ignore_errors=True)  # the English build removed it, unless it failed
+    os.rename(zh_new, zh)
+    return 0
+
+
+def _build_here(config: str, folder: str) -> int:
+    """``mkdocs build --strict -f CONFIG -d FOLDER`` in this process; its exit status."""
+    try:
+        cli.main(["build", "--strict", "-f", config, "-d", folder], prog_name="mkdocs")
+    except SystemExit as end:  # click ends every command this way, with its exit status
+        if end.code:
+            return end.code if isinstance(end.code, int) else 1
     return 0
 
 

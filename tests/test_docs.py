@@ -21,6 +21,7 @@ import re
 import struct
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,7 +220,7 @@ def kept(tmp_path, monkeypatch):
     """The docs' command runner, keeping its commands in a folder of this test's own."""
     monkeypatch.syspath_prepend(str(DOCS / "_build"))
     kept = importlib.import_module("mnistlab_docs.kept")
-    monkeypatch.setattr(kept, "KEPT", tmp_path / "docs-runs")
+    monkeypatch.setattr(kept.store, "KEPT", tmp_path / "docs-runs")
     kept.reset()
     yield kept
     monkeypatch.undo()  # the real folder back, then nothing of this test's code remembered
@@ -229,7 +230,7 @@ def kept(tmp_path, monkeypatch):
 def test_a_command_runs_once_then_is_reused_while_the_code_is_the_same(kept, monkeypatch):
     line = "mnistlab run --stage fit --epochs 0 --data sample --plugin examples/adam.py --trace"
     made = kept.command(line)
-    assert made.folder.parent == kept.KEPT and made.command == line
+    assert made.folder.parent == kept.store.KEPT and made.command == line
     # The repository files that the command names are in its folder, as in a clone.
     assert (made.folder / "examples" / "adam.py").read_bytes() == (
         ROOT / "examples" / "adam.py").read_bytes()
@@ -248,7 +249,7 @@ def test_a_command_runs_once_then_is_reused_while_the_code_is_the_same(kept, mon
     kept.reset()  # a later build of the same code: nothing runs
     assert kept.command(line) == made and ran == []
     # Changed code has another fingerprint: the kept command is not used.
-    monkeypatch.setattr(kept, "fingerprint", lambda: "other code")
+    monkeypatch.setattr(kept.store, "fingerprint", lambda: "other code")
     assert kept.command(line).output == "again" and ran == [line]
     # Other files given by the page: another command.
     assert kept.command(line, {"notes.py": "X = 1"}).output == "again" and len(ran) == 2
@@ -271,8 +272,25 @@ def test_a_result_is_computed_once_then_kept_while_the_code_and_its_source_are_t
         return (n, "other pages")
 
     assert memo.kept_result(pages)(2) == [2, "other pages"]
-    monkeypatch.setattr(kept, "fingerprint", lambda: "other code")
+    monkeypatch.setattr(kept.store, "fingerprint", lambda: "other code")
     assert keeping(2) == [2, "pages"] and calls == [2, 3, 2]  # other code: computed again
+
+
+def test_two_builds_at_once_make_a_kept_entry_once(kept):
+    """As the English and the Chinese build do: the second to need an entry waits for it."""
+    entry, made = kept.store.KEPT / "entry.json", []
+
+    def make():
+        made.append(threading.get_ident())
+        time.sleep(0.2)  # long enough for the other build to ask meanwhile
+        entry.write_text("{}", encoding="utf-8")
+
+    builds = [threading.Thread(target=kept.store.made_once, args=(entry, make)) for _ in "ab"]
+    for build in builds:
+        build.start()
+    for build in builds:
+        build.join()
+    assert len(made) == 1 and entry.read_text(encoding="utf-8") == "{}"
 
 
 def test_the_fingerprint_changes_with_any_file_a_command_depends_on(kept, tmp_path,
@@ -280,14 +298,14 @@ def test_the_fingerprint_changes_with_any_file_a_command_depends_on(kept, tmp_pa
     for folder in ("mnistlab", "plugins", "examples"):
         (tmp_path / folder / "sub").mkdir(parents=True)
         (tmp_path / folder / "sub" / "code.py").write_text("x = 1\n", encoding="utf-8")
-    monkeypatch.setattr(kept, "ROOT", tmp_path)
+    monkeypatch.setattr(kept.store, "ROOT", tmp_path)
     fingerprints = set()
     for folder in ("mnistlab", "plugins", "examples"):
-        kept.fingerprint.cache_clear()
-        fingerprints.add(kept.fingerprint())
+        kept.store.fingerprint.cache_clear()
+        fingerprints.add(kept.store.fingerprint())
         (tmp_path / folder / "sub" / "code.py").write_text("x = 2\n", encoding="utf-8")
-    kept.fingerprint.cache_clear()
-    fingerprints.add(kept.fingerprint())
+    kept.store.fingerprint.cache_clear()
+    fingerprints.add(kept.store.fingerprint())
     assert len(fingerprints) == 4
 
 

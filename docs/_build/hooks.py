@@ -1,7 +1,9 @@
-"""MkDocs hooks (mkdocs.yml): the CNN pages' long runs started in worker processes, to train
-while the other pages render, the Errors page's test names breakable between words, and the
-stage pages' downloads written into the site."""
+"""MkDocs hooks (mkdocs.yml): the pages' long runs started in worker processes, to train while
+the other pages render (the Chinese build that scripts/build_docs.py starts beside the English
+one waits for the English build's instead), the Errors page's test names breakable between
+words, and the stage pages' downloads written into the site."""
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -13,7 +15,10 @@ def on_config(config):
     here = str(Path(__file__).resolve().parent)
     if here not in sys.path:  # as while mkdocs loaded this module: workers import from it
         sys.path.insert(0, here)
-    kept.prefetch(stage_pages.heavy_commands())
+    if os.environ.get("MNISTLAB_DOCS_RUNS_BESIDE"):  # the English build beside this one runs them
+        kept.run_beside(stage_pages.heavy_commands())
+    else:
+        kept.prefetch(stage_pages.heavy_commands())
     return config
 
 

@@ -1,13 +1,13 @@
 """The commands that pages show, run through mnistlab's command line and kept between builds.
 
 Each runs in a folder of its own, holding the files the page gives it and the repository files
-it names (``examples/adam.py``) as a clone would, kept in build/docs-runs/ under a hash of
-the command, those files and the code, for later builds of the same code to reuse."""
+it names (``examples/adam.py``) as a clone would, kept in build/docs-runs/ (store.py) under a
+hash of the command, those files and the code, for later builds of the same code to reuse. Of
+two builds at once, whichever needs a command first runs it; the other waits for its folder."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import io
 import json
@@ -15,27 +15,25 @@ import multiprocessing
 import os
 import re
 import shlex
-import shutil
-import sys
 import tempfile
 import textwrap
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
-import pluggy
 import torch
 
 from mnistlab.cli import cli
 
+from . import store
 from .blocks import ROOT, fence
 
-KEPT = ROOT / "build" / "docs-runs"
 SCORES = re.compile(r"after training: loss (?P<loss>[\d.]+), accuracy (?P<accuracy>[\d.]+)")
 # One thread: on a busy 2-core machine, one per core makes a CNN epoch 5-30 s instead of 0.6 s.
 torch.set_num_threads(1)
 _started: dict[str, Future] = {}  # commands running in worker processes
 _pool: ProcessPoolExecutor | None = None
+_beside: set[str] = set()  # commands the build beside this one runs: waited for, not run
 
 
 class Kept(NamedTuple):
@@ -64,23 +62,30 @@ def command(line: str, files: dict[str, str] | None = None) -> Kept:
     """Run ``line`` (``mnistlab ...``) with ``files`` (name -> text) in its folder, or take
     what an earlier build kept. A refusal (``error: ...``) is output; a crash stops the build."""
     files, folder = _files_and_folder(line, files or {})
-    if not (folder / "output.txt").is_file():  # the folder appears whole, in one rename
+    output = folder / "output.txt"  # there once the folder is: it appears whole, in one rename
+    if not output.is_file():
         started = _started.pop(line, None)
-        started.result() if started else _run(line, files, folder)
-    return Kept(line, folder, (folder / "output.txt").read_text("utf-8"))
+        if started is not None and started.cancel():  # no worker took it yet: run it here
+            started = None
+        if started:
+            started.result()
+        elif line in _beside:
+            store.wait_until_made(output)
+        else:
+            store.made_once(output, lambda: _run(line, files, folder))
+    return Kept(line, folder, output.read_text("utf-8"))
 
 
 def _files_and_folder(line: str, files: dict[str, str]) -> tuple[dict[str, str], Path]:
     files = {**{word: (ROOT / word).read_text("utf-8") for word in shlex.split(line)
                 if (ROOT / word).is_file()},
              **{name: textwrap.dedent(text).lstrip() for name, text in files.items()}}
-    key = json.dumps([fingerprint(), line, files]).encode()
-    return files, KEPT / hashlib.sha256(key).hexdigest()[:32]
+    key = json.dumps([store.fingerprint(), line, files]).encode()
+    return files, store.KEPT / hashlib.sha256(key).hexdigest()[:32]
 
 
 def _run(line: str, files: dict[str, str], folder: Path) -> None:
-    KEPT.mkdir(parents=True, exist_ok=True)
-    work, here = Path(tempfile.mkdtemp(dir=KEPT)), os.getcwd()  # made beside, then renamed
+    work, here = Path(tempfile.mkdtemp(dir=store.KEPT)), os.getcwd()  # made beside, then renamed
     for name, text in files.items():
         (work / name).parent.mkdir(parents=True, exist_ok=True)
         (work / name).write_text(text, "utf-8")
@@ -93,21 +98,7 @@ def _run(line: str, files: dict[str, str], folder: Path) -> None:
     finally:
         os.chdir(here)
     (work / "output.txt").write_text(printed.getvalue(), "utf-8")
-    with contextlib.suppress(OSError):  # the whole folder at once: builds see all of it or none
-        work.rename(folder)
-    shutil.rmtree(work, ignore_errors=True)  # there when a build beside this one kept it first
-
-
-@functools.cache
-def fingerprint() -> str:
-    """What the output depends on: mnistlab, plugins, examples, this file, Python, torch, pluggy."""
-    digest = hashlib.sha256(f"{sys.version} {torch.__version__} {pluggy.__version__}".encode()
-                            + Path(__file__).read_bytes())
-    for path in sorted(path for folder in ("mnistlab", "plugins", "examples")
-                       for path in (ROOT / folder).rglob("*")
-                       if path.is_file() and "__pycache__" not in path.parts):
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    work.rename(folder)  # the whole folder at once: a build reading it sees all of it or none
 
 
 def prefetch(lines: list[str], workers: int = 2) -> None:
@@ -120,11 +111,18 @@ def prefetch(lines: list[str], workers: int = 2) -> None:
         _started.update({line: _pool.submit(command, line) for line in todo})
 
 
+def run_beside(lines: list[str]) -> None:
+    """Wait for the commands of ``lines`` rather than run them: the English build, which
+    scripts/build_docs.py starts beside this one, runs them; two training would slow both."""
+    _beside.update(lines)
+
+
 def reset() -> None:
     """Stop this build's workers and forget the code (``mkdocs serve`` builds again)."""
     global _pool
-    fingerprint.cache_clear()
+    store.fingerprint.cache_clear()
     _started.clear()
+    _beside.clear()
     if _pool is not None:
         _pool.shutdown(wait=False, cancel_futures=True)
     _pool = None

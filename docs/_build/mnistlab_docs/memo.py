@@ -1,6 +1,6 @@
 """What pages compute from the code alone (a stage's exported files, an exercise's failing
 report, the kernel's call path, what a code example printed), kept between builds beside the
-commands' runs (kept.py) and shared by the two languages' builds: each is computed once per
+commands' runs (store.py) and shared by the two languages' builds: each is computed once per
 version of the code."""
 
 from __future__ import annotations
@@ -17,16 +17,15 @@ from typing import Any
 
 from mnistlab.atomic import atomic_write
 
-from . import kept
+from . import store
 
 
 def _path(*key: Any) -> Path:
-    digest = hashlib.sha256(json.dumps([kept.fingerprint(), *key]).encode()).hexdigest()
-    return kept.KEPT / digest[:32]
+    digest = hashlib.sha256(json.dumps([store.fingerprint(), *key]).encode()).hexdigest()
+    return store.KEPT / digest[:32]
 
 
 def _write(path: Path, content: bytes) -> None:
-    kept.KEPT.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as file:  # whole or not at all, for a build that reads it meanwhile
         file.write(content)
 
@@ -39,8 +38,9 @@ def kept_result(function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)
     def keeping(*args: Any, **kwargs: Any) -> Any:
         path = _path(source, args, kwargs).with_suffix(".json")
-        if not path.is_file():
-            _write(path, json.dumps(function(*args, **kwargs)).encode())
+        if not path.is_file():  # the other language's build may be making it: wait for it
+            store.made_once(path, lambda: _write(path, json.dumps(function(*args, **kwargs))
+                                                .encode()))
         return json.loads(path.read_bytes())
     return keeping
 
@@ -58,7 +58,7 @@ def keep_bytes(name: str, content: bytes) -> None:
     """Keep a file that many results name (a data file every stage's export reads)."""
     path = _path("bytes", name)
     if not path.is_file():
-        _write(path, content)
+        store.made_once(path, lambda: _write(path, content))
 
 
 def kept_bytes(name: str) -> bytes:

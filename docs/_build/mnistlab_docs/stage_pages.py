@@ -26,9 +26,12 @@ def stage_command(name: str) -> str:
 
 
 def heavy_commands() -> list[str]:
-    """Every page's run, started first in worker processes, the CNN stages' (longest) first."""
-    return [*map(stage_command, CNN_STAGES),
-            *(stage_command(name) for name in stages.STAGE_NAMES if name not in CNN_STAGES)]
+    """Every page's run, started first in worker processes: the CNN stages' (longest) first, each
+    kind in the order mkdocs renders the pages (by path), since a page that needs a run no worker
+    has taken yet runs it itself."""
+    return [*map(stage_command, sorted(CNN_STAGES)),
+            *(stage_command(name) for name in sorted(stages.STAGE_NAMES)
+              if name not in CNN_STAGES)]
 
 
 def stage_page(name: str, lang: str = "en") -> str:
