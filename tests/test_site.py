@@ -2,11 +2,12 @@
 
 The site is served on 127.0.0.1 (search needs http, not file://) from the build that
 ``test_docs.py`` makes once per session. Every request the browser makes is recorded, and none
-may leave 127.0.0.1. A page counts as open at its load event; each test's last page is then
-given until its network goes quiet, so that what it fetches late is recorded too. The tests
-take turns in one browser page (``page``), each recording what happens while it runs
-(``Visit``). One test opens every page of both languages. Without /usr/bin/chromium these tests
-skip, except under CI=true, where a missing browser is a failure.
+may leave 127.0.0.1. The tests take turns in one browser page (``page``), which records all
+that happens in it (``Record``); each test checks what happened while it ran (``Visit``). A page
+counts as open at its load event: what a test's last page fetches after the test ends is checked
+by the next test, and the session's last page is given until its network goes quiet, then the
+whole session is checked again. One test opens every page of both languages. Without
+/usr/bin/chromium these tests skip, except under CI=true, where a missing browser is a failure.
 """
 
 from __future__ import annotations
@@ -93,37 +94,54 @@ def browser():
         chromium.close()
 
 
+class Record:
+    """What happens in the browser page, from the session's start: every request, every failed
+    response, every script error and every error printed to the console."""
+
+    KINDS = ("requests", "failures", "errors", "console_errors")
+
+    def __init__(self, page) -> None:
+        self.requests: list[str] = []
+        self.failures: list[str] = []
+        self.errors: list[str] = []
+        self.console_errors: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("response", lambda response: response.status >= 400
+                and self.failures.append(f"{response.status} {response.url}"))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", lambda message: message.type == "error"
+                and self.console_errors.append(message.text))
+
+    def outside(self, base_url: str, since: int = 0) -> list[str]:
+        """Requests to anywhere but the site's own host (data: and blob: never leave it)."""
+        return [url for url in self.requests[since:]
+                if not url.startswith((base_url, "data:", "blob:"))]
+
+
 @pytest.fixture(scope="session")
 def page(browser, base_url: str):
     """One browser page for all the tests: each test opens its pages in it, and a fresh page
-    (a new renderer, the site's scripts fetched and compiled again) costs more than the visit."""
+    (a new renderer, the site's scripts fetched and compiled again) costs more than the visit.
+    Its last page is given until its network goes quiet; then nothing the session did may have
+    left 127.0.0.1 or failed."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
     context.set_default_timeout(TIMEOUT_MS)
-    yield context.new_page()
+    page = context.new_page()
+    page.record = Record(page)
+    yield page
+    page.wait_for_load_state("networkidle")
+    assert page.record.outside(base_url) == [], "requests left 127.0.0.1"
+    assert page.record.failures == [] and page.record.errors == []
     context.close()
 
 
 class Visit:
-    """What one test does in the browser page: every request made and every script error,
-    recorded from the test's start to its end."""
+    """What one test does in the browser page: what the page records while the test runs."""
 
     def __init__(self, page, base_url: str) -> None:
         self.base_url, self.page, self.context = base_url, page, page.context
-        self.requests: list[str] = []
-        self.failures: list[str] = []
-        self.errors: list[str] = []
-        self.console_errors: list[str] = []  # what the pages print to the console as errors
-        self._listeners = {
-            "request": lambda request: self.requests.append(request.url),
-            "response": lambda response: response.status >= 400
-            and self.failures.append(f"{response.status} {response.url}"),
-            "pageerror": lambda error: self.errors.append(str(error)),
-            "console": lambda message: message.type == "error"
-            and self.console_errors.append(message.text),
-        }
-        for event, listener in self._listeners.items():
-            page.on(event, listener)
+        self._since = {kind: len(getattr(page.record, kind)) for kind in Record.KINDS}
 
     def open(self, path: str) -> None:
         """Opens ``path`` of the site and returns at its load event: its style sheets, scripts,
@@ -131,23 +149,22 @@ class Visit:
         response = self.page.goto(self.base_url + path, wait_until="load")
         assert response is not None and response.ok, f"{path}: {response and response.status}"
 
-    def end(self) -> None:
-        """Records what the last page fetches late, then stops recording."""
-        self.page.wait_for_load_state("networkidle")
-        for event, listener in self._listeners.items():
-            self.page.remove_listener(event, listener)
+    def _recorded(self, kind: str) -> list[str]:
+        return getattr(self.page.record, kind)[self._since[kind]:]
+
+    requests = property(lambda self: self._recorded("requests"))
+    failures = property(lambda self: self._recorded("failures"))
+    errors = property(lambda self: self._recorded("errors"))
+    console_errors = property(lambda self: self._recorded("console_errors"))
 
     def outside(self) -> list[str]:
-        """Requests to anywhere but the site's own host (data: and blob: never leave it)."""
-        return [url for url in self.requests
-                if not url.startswith((self.base_url, "data:", "blob:"))]
+        return self.page.record.outside(self.base_url, self._since["requests"])
 
 
 @pytest.fixture
 def visit(page, base_url) -> Iterator[Visit]:
     visit = Visit(page, base_url)
     yield visit
-    visit.end()
     assert visit.outside() == [], "requests left 127.0.0.1"
     assert visit.failures == []
     assert visit.errors == []
