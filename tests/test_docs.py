@@ -14,6 +14,7 @@ import fcntl
 import functools
 import html
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -274,6 +275,51 @@ def test_a_result_is_computed_once_then_kept_while_the_code_and_its_source_are_t
     assert memo.kept_result(pages)(2) == [2, "other pages"]
     monkeypatch.setattr(kept.store, "fingerprint", lambda: "other code")
     assert keeping(2) == [2, "pages"] and calls == [2, 3, 2]  # other code: computed again
+
+
+@pytest.fixture
+def build_script(monkeypatch):
+    """scripts/build_docs.py, whose English build (in its own process) and Chinese build (a
+    second process: a stand-in given here as Python code) each do what the test says."""
+    monkeypatch.chdir(ROOT)  # as the script does; the test's folder comes back afterwards
+    spec = importlib.util.spec_from_file_location("build_docs", ROOT / "scripts" / "build_docs.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    real_popen = subprocess.Popen
+
+    def builds(english: int, chinese: str) -> None:
+        monkeypatch.setattr(script, "_build_here", lambda config, folder: english)
+        monkeypatch.setattr(script.subprocess, "Popen", lambda argv, **options: real_popen(
+            [sys.executable, "-c", chinese, argv[-1]], **options))
+
+    script.builds = builds
+    return script
+
+
+CHINESE_BUILD = "import os, sys; os.makedirs(sys.argv[1]); print('built zh')"
+
+
+def test_the_chinese_build_takes_zh_once_both_builds_passed(build_script, tmp_path, capsys):
+    (tmp_path / "zh").mkdir()
+    (tmp_path / "zh" / "old.html").touch()  # an earlier build's
+    build_script.builds(english=0, chinese=CHINESE_BUILD)
+    assert build_script.main(str(tmp_path)) == 0
+    assert [path.name for path in tmp_path.iterdir()] == ["zh"]
+    assert list((tmp_path / "zh").iterdir()) == []  # the new build's, whole
+    log = capsys.readouterr().err
+    assert log.index("building the English site") < log.index("building the Chinese site") < (
+        log.index("built zh"))
+
+
+def test_a_failed_build_is_the_last_and_gives_the_exit_status(build_script, tmp_path, capsys):
+    started = time.monotonic()
+    build_script.builds(english=2, chinese="import time; time.sleep(60)")
+    assert build_script.main(str(tmp_path)) == 2  # the Chinese build stopped, not awaited
+    assert time.monotonic() - started < 30 and list(tmp_path.iterdir()) == []
+    assert "Chinese" not in capsys.readouterr().err
+    build_script.builds(english=0, chinese=f"{CHINESE_BUILD}; sys.exit(3)")
+    assert build_script.main(str(tmp_path)) == 3
+    assert list(tmp_path.iterdir()) == [] and "built zh" in capsys.readouterr().err
 
 
 def test_two_builds_at_once_make_a_kept_entry_once(kept):
