@@ -73,16 +73,25 @@ _built: BuiltSite | None = None
 _built_zh: BuiltSite | None = None
 
 
+def build_script():
+    """scripts/build_docs.py, as a module."""
+    spec = importlib.util.spec_from_file_location("build_docs", ROOT / "scripts" / "build_docs.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
 def _build_both_languages(folder: Path) -> tuple[BuiltSite, BuiltSite]:
     """``scripts/build_docs.py FOLDER``, as ``make docs`` runs it: the English site into
-    FOLDER, then the Chinese one into FOLDER/zh, in one process; each build's log apart."""
+    FOLDER and the Chinese one into FOLDER/zh, at once; each build's log apart."""
     started = time.perf_counter()
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_docs.py"), str(folder)],
                           cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     log = done.stdout + done.stderr
-    en_log, _, zh_log = log.partition("docs: building the Chinese site")
-    # A failed English build is the last: the Chinese one never started.
+    chinese_starts = build_script().BUILD_STARTS.format("Chinese", "mkdocs.zh.yml", folder / "zh")
+    en_log, _, zh_log = log.partition(chinese_starts)
+    # A failed English build is the last: the Chinese one is stopped and not reported.
     zh_status = done.returncode if zh_log else 1
     en_status = 0 if zh_log else done.returncode or 1
     return (BuiltSite(folder, en_status, en_log, seconds),
@@ -278,13 +287,11 @@ def test_a_result_is_computed_once_then_kept_while_the_code_and_its_source_are_t
 
 
 @pytest.fixture
-def build_script(monkeypatch):
+def stand_in_builds(monkeypatch):
     """scripts/build_docs.py, whose English build (in its own process) and Chinese build (a
     second process: a stand-in given here as Python code) each do what the test says."""
     monkeypatch.chdir(ROOT)  # as the script does; the test's folder comes back afterwards
-    spec = importlib.util.spec_from_file_location("build_docs", ROOT / "scripts" / "build_docs.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = build_script()
     real_popen = subprocess.Popen
 
     def builds(english: int, chinese: str) -> None:
@@ -299,11 +306,11 @@ def build_script(monkeypatch):
 CHINESE_BUILD = "import os, sys; os.makedirs(sys.argv[1]); print('built zh')"
 
 
-def test_the_chinese_build_takes_zh_once_both_builds_passed(build_script, tmp_path, capsys):
+def test_the_chinese_build_takes_zh_once_both_builds_passed(stand_in_builds, tmp_path, capsys):
     (tmp_path / "zh").mkdir()
     (tmp_path / "zh" / "old.html").touch()  # an earlier build's
-    build_script.builds(english=0, chinese=CHINESE_BUILD)
-    assert build_script.main(str(tmp_path)) == 0
+    stand_in_builds.builds(english=0, chinese=CHINESE_BUILD)
+    assert stand_in_builds.main(str(tmp_path)) == 0
     assert [path.name for path in tmp_path.iterdir()] == ["zh"]
     assert list((tmp_path / "zh").iterdir()) == []  # the new build's, whole
     log = capsys.readouterr().err
@@ -311,14 +318,15 @@ def test_the_chinese_build_takes_zh_once_both_builds_passed(build_script, tmp_pa
         log.index("built zh"))
 
 
-def test_a_failed_build_is_the_last_and_gives_the_exit_status(build_script, tmp_path, capsys):
+def test_a_failed_build_is_the_last_and_gives_the_exit_status(stand_in_builds, tmp_path,
+                                                              capsys):
     started = time.monotonic()
-    build_script.builds(english=2, chinese="import time; time.sleep(60)")
-    assert build_script.main(str(tmp_path)) == 2  # the Chinese build stopped, not awaited
+    stand_in_builds.builds(english=2, chinese="import time; time.sleep(60)")
+    assert stand_in_builds.main(str(tmp_path)) == 2  # the Chinese build stopped, not awaited
     assert time.monotonic() - started < 30 and list(tmp_path.iterdir()) == []
     assert "Chinese" not in capsys.readouterr().err
-    build_script.builds(english=0, chinese=f"{CHINESE_BUILD}; sys.exit(3)")
-    assert build_script.main(str(tmp_path)) == 3
+    stand_in_builds.builds(english=0, chinese=f"{CHINESE_BUILD}; sys.exit(3)")
+    assert stand_in_builds.main(str(tmp_path)) == 3
     assert list(tmp_path.iterdir()) == [] and "built zh" in capsys.readouterr().err
 
 
