@@ -1,12 +1,13 @@
 """Build the docs site in both languages, as ``make docs`` does: English into SITE (``site/``
 by default) and Chinese into SITE/zh/, each with ``mkdocs build --strict``, at the same time.
 
-The English build runs in this process and the Chinese one in a second, so that the two use
-both cores. The Chinese site is written into SITE/.zh-new/ first, since the English build
-empties SITE when it starts (but for its dot-folders), and takes SITE/zh/'s place once both
-builds have passed. What the pages run is shared through build/docs-runs/: the English build
-trains the stage pages' runs, and of the rest, whichever build needs a command or a result first
-makes it while the other waits (docs/_build/mnistlab_docs/kept.py and store.py).
+The English build runs in this process and the Chinese one in a copy of it (``os.fork``), made
+once what both import is imported, so that the two use both cores and pay for the imports once.
+The Chinese site is written into SITE/.zh-new/ first, since the English build empties SITE when
+it starts (but for its dot-folders), and takes SITE/zh/'s place once both builds have passed.
+What the pages run is shared through build/docs-runs/: the English build trains the stage
+pages' runs, and of the rest, whichever build needs a command or a result first makes it while
+the other waits (docs/_build/mnistlab_docs/kept.py and store.py).
 
 Each build's log is printed whole, English first, each after a line of its own
 (``BUILD_STARTS``). The exit status is the first failed build's, and that build is the last:
@@ -19,12 +20,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
+import signal
 import sys
 import tempfile
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from mkdocs.__main__ import cli
+from mkdocs.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,21 +41,24 @@ def main(site: str = "site") -> int:
     os.chdir(ROOT)  # `mkdocs build` must, from the repository (snippets, hooks' files)
     zh, zh_new = os.path.join(site, "zh"), os.path.join(site, ".zh-new")
     shutil.rmtree(zh_new, ignore_errors=True)  # left by a build that was killed
+    import_once()
+
+    def chinese_build() -> int:
+        # It waits for the stage runs that the English build trains in its worker processes,
+        # rather than train them too (docs/_build/hooks.py).
+        os.environ["MNISTLAB_DOCS_RUNS_BESIDE"] = "1"
+        return _build_here("mkdocs.zh.yml", zh_new)
+
     with tempfile.TemporaryFile("w+", encoding="utf-8") as zh_log:
-        # MNISTLAB_DOCS_RUNS_BESIDE: the Chinese build waits for the stage runs that the English
-        # build trains in its worker processes, rather than train them too (docs/_build/hooks.py)
-        chinese = subprocess.Popen([sys.executable, "-m", "mkdocs", "build", "--strict",
-                                    "-f", "mkdocs.zh.yml", "-d", zh_new],
-                                   stdout=zh_log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "MNISTLAB_DOCS_RUNS_BESIDE": "1"})
+        chinese = in_a_copy(chinese_build, zh_log)
         print(BUILD_STARTS.format("English", "mkdocs.yml", site), file=sys.stderr, flush=True)
         english = _build_here("mkdocs.yml", site)
         if english:
-            chinese.kill()
-            chinese.wait()
+            os.kill(chinese, signal.SIGKILL)
+            os.waitpid(chinese, 0)
             shutil.rmtree(zh_new, ignore_errors=True)
             return english
-        status = chinese.wait()
+        status = os.waitstatus_to_exitcode(os.waitpid(chinese, 0)[1])
         print(BUILD_STARTS.format("Chinese", "mkdocs.zh.yml", zh), file=sys.stderr, flush=True)
         zh_log.seek(0)
         sys.stderr.write(zh_log.read())
@@ -61,6 +68,37 @@ def main(site: str = "site") -> int:
     shutil.rmtree(zh, ignore_errors=True)  # the English build removed it, unless it failed
     os.rename(zh_new, zh)
     return 0
+
+
+def import_once() -> None:
+    """Import what both builds and the English build's training workers would each import
+    again, before they start as copies of this process: the theme, the plugins and the page
+    helper that mkdocs.yml names (torch and mnistlab with it), torch._dynamo, which an
+    optimizer's first parameter group imports, and what mnistlab draws its pictures with."""
+    load_config("mkdocs.yml")
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import torch._dynamo  # noqa: F401
+
+
+def in_a_copy(build: Callable[[], int], log) -> int:
+    """Start ``build`` in a copy of this process writing to ``log``; the copy's process id,
+    whose exit status is the build's."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 1
+    try:  # the copy: its output goes to the log, and it never returns to the caller's code
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        sys.stdout = sys.stderr = open(1, "w", encoding="utf-8", closefd=False)
+        status = build()
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        os._exit(status)
 
 
 def _build_here(config: str, folder: str) -> int:

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -288,28 +289,32 @@ def test_a_result_is_computed_once_then_kept_while_the_code_and_its_source_are_t
 
 @pytest.fixture
 def stand_in_builds(monkeypatch):
-    """scripts/build_docs.py, whose English build (in its own process) and Chinese build (a
-    second process: a stand-in given here as Python code) each do what the test says."""
+    """scripts/build_docs.py, whose English build (in its own process) and Chinese build (in a
+    copy of it, with the folder it builds into) each do what the test says."""
     monkeypatch.chdir(ROOT)  # as the script does; the test's folder comes back afterwards
     script = build_script()
-    real_popen = subprocess.Popen
+    monkeypatch.setattr(script, "import_once", lambda: None)
 
-    def builds(english: int, chinese: str) -> None:
-        monkeypatch.setattr(script, "_build_here", lambda config, folder: english)
-        monkeypatch.setattr(script.subprocess, "Popen", lambda argv, **options: real_popen(
-            [sys.executable, "-c", chinese, argv[-1]], **options))
+    def builds(english: int, chinese: Callable[[str], int]) -> None:
+        monkeypatch.setattr(script, "_build_here", lambda config, folder: (
+            chinese(folder) if config == "mkdocs.zh.yml" else english))
 
     script.builds = builds
     return script
 
 
-CHINESE_BUILD = "import os, sys; os.makedirs(sys.argv[1]); print('built zh')"
+def chinese_build(status: int = 0) -> Callable[[str], int]:
+    def build(folder: str) -> int:
+        os.makedirs(folder)
+        print("built zh")
+        return status
+    return build
 
 
 def test_the_chinese_build_takes_zh_once_both_builds_passed(stand_in_builds, tmp_path, capsys):
     (tmp_path / "zh").mkdir()
     (tmp_path / "zh" / "old.html").touch()  # an earlier build's
-    stand_in_builds.builds(english=0, chinese=CHINESE_BUILD)
+    stand_in_builds.builds(english=0, chinese=chinese_build())
     assert stand_in_builds.main(str(tmp_path)) == 0
     assert [path.name for path in tmp_path.iterdir()] == ["zh"]
     assert list((tmp_path / "zh").iterdir()) == []  # the new build's, whole
@@ -321,13 +326,16 @@ def test_the_chinese_build_takes_zh_once_both_builds_passed(stand_in_builds, tmp
 def test_a_failed_build_is_the_last_and_gives_the_exit_status(stand_in_builds, tmp_path,
                                                               capsys):
     started = time.monotonic()
-    stand_in_builds.builds(english=2, chinese="import time; time.sleep(60)")
+    stand_in_builds.builds(english=2, chinese=lambda folder: time.sleep(60))
     assert stand_in_builds.main(str(tmp_path)) == 2  # the Chinese build stopped, not awaited
     assert time.monotonic() - started < 30 and list(tmp_path.iterdir()) == []
     assert "Chinese" not in capsys.readouterr().err
-    stand_in_builds.builds(english=0, chinese=f"{CHINESE_BUILD}; sys.exit(3)")
+    stand_in_builds.builds(english=0, chinese=chinese_build(status=3))
     assert stand_in_builds.main(str(tmp_path)) == 3
     assert list(tmp_path.iterdir()) == [] and "built zh" in capsys.readouterr().err
+    stand_in_builds.builds(english=0, chinese=lambda folder: 1 / 0)  # a crash: status 1, told
+    assert stand_in_builds.main(str(tmp_path)) == 1
+    assert "ZeroDivisionError" in capsys.readouterr().err
 
 
 def test_two_builds_at_once_make_a_kept_entry_once(kept):

@@ -17,6 +17,7 @@ import re
 import shlex
 import tempfile
 import textwrap
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -65,9 +66,7 @@ def command(line: str, files: dict[str, str] | None = None) -> Kept:
     output = folder / "output.txt"  # there once the folder is: it appears whole, in one rename
     if not output.is_file():
         started = _started.pop(line, None)
-        if started is not None and started.cancel():  # no worker took it yet: run it here
-            started = None
-        if started:
+        if started and not started.cancel():  # a worker took it (else it runs here, below)
             started.result()
         elif line in _beside:
             store.wait_until_made(output)
@@ -103,11 +102,13 @@ def _run(line: str, files: dict[str, str], folder: Path) -> None:
 
 def prefetch(lines: list[str], workers: int = 2) -> None:
     """Start the commands no build kept yet (they take no files) in worker processes, to run
-    while the other pages render; spawned, since forking after torch's threads can hang."""
+    while the other pages render: copies of this process (forked), torch and mnistlab imported,
+    unless it runs other threads (``mkdocs serve`` rebuilds in one), which can deadlock a copy."""
     global _pool
     todo = [line for line in lines if not (_files_and_folder(line, {})[1] / "output.txt").is_file()]
     if todo and _pool is None:
-        _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        start = "fork" if threading.active_count() == 1 else "spawn"
+        _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(start))
         _started.update({line: _pool.submit(command, line) for line in todo})
 
 
