@@ -18,12 +18,14 @@ from .words import phrase
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def fence(text: str, lang: str = "text", title: str = "", wrap: bool = False) -> str:
-    """``text`` as a code block; ``wrap`` breaks long lines at the edge, not scrolling sideways."""
+def fence(text: str, lang: str = "text", title: str = "", wrap: bool = False,
+          searched: bool = True) -> str:
+    """``text`` as a code block; ``wrap`` breaks long lines at the edge, not scrolling sideways;
+    ``searched=False`` keeps it out of the search index, which every page load builds anew."""
     ticks = "`" * max(3, 1 + max(map(len, re.findall("`+", text)), default=0))
-    title = f' title="{title}"' if title else ""
-    header = f"{{.{lang} .wrap{title}}}" if wrap else lang + title
-    return f"{ticks}{header}\n{text.rstrip()}\n{ticks}\n"
+    header = [f".{lang}", ".wrap" * wrap, title and f'title="{title}"',
+              "" if searched else 'data-search-exclude=""']  # Material's search skips it
+    return f"{ticks}{{{' '.join(filter(None, header))}}}\n{text.rstrip()}\n{ticks}\n"
 
 
 def inline_png(png: Path | io.BytesIO, alt: str, css_class: str = "") -> str:

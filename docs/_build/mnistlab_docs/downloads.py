@@ -35,7 +35,8 @@ def downloads(name: str, run: str, lang: str = "en") -> str:
         FILES[data] = kept_bytes(data)
     links = [f"[`{file}`](../downloads/{file}){{ download }}" for file in [*files, data]]
     script = files[f"{name}.py"]
+    # The runner, much the same on every stage page, is not searched: it would bury the rest.
     runner = script[script.index("# %% The loop's view"):]
     return (say(lang, "download", script=links[0], notebook=links[1], data=links[2],
                 export=run.replace(" run ", " export ", 1), name=name)
-            + textwrap.indent(fence(runner, "python"), "    "))
+            + textwrap.indent(fence(runner, "python", searched=False), "    "))

@@ -48,7 +48,8 @@ class Kept(NamedTuple):
         """The output titled with the command; with ``lines``, those starting so, and notes."""
         shown = [line for line in self.output.splitlines()
                  if not lines or line.startswith(("note:", *lines))]
-        return fence("\n".join(shown), title=self.command, wrap=True)
+        return fence("\n".join(shown), title=self.command, wrap=True,
+                     searched=not SCORES.search(self.output))  # a training run's numbers
 
     @property
     def run_folder(self) -> Path:

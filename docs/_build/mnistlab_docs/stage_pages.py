@@ -48,7 +48,7 @@ def stage_page(name: str, lang: str = "en") -> str:
                  say(lang, "changed", part=swapped, parent=stage.parent, replaced=replaced,
                      name=name),
                  fence(sources.stage_diff(name) + sources.settings_diff(name), "diff",
-                       f"plugins/{replaced}.py → plugins/{stage.plugin}.py")]
+                       f"plugins/{replaced}.py → plugins/{stage.plugin}.py", searched=False)]
     parts += [say(lang, "run it"), run.block(), say(lang, "curves"), inline_png(
                   run.run_folder / "loss_curves.png", css_class="loss-curve",
                   alt=say(lang, "curves alt", name=name)),
