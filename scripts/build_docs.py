@@ -71,13 +71,10 @@ def main(site: str = "site") -> int:
 
 
 def import_once() -> None:
-    """Import what both builds and the English build's training workers would each import
-    again, before they start as copies of this process: the theme, the plugins and the page
-    helper that mkdocs.yml names (torch and mnistlab with it), torch._dynamo, which an
-    optimizer's first parameter group imports, and what mnistlab draws its pictures with."""
+    """Import what both builds would each import again, before the Chinese one starts as a copy
+    of this process: the theme, the plugins and the page helper that mkdocs.yml names, and torch
+    and mnistlab with the helper."""
     load_config("mkdocs.yml")
-    import matplotlib.backends.backend_agg  # noqa: F401
-    import torch._dynamo  # noqa: F401
 
 
 def in_a_copy(build: Callable[[], int], log) -> int:

@@ -1,9 +1,7 @@
-"""The commands that pages show, run through mnistlab's command line and kept between builds.
-
-Each runs in a folder of its own, holding the files the page gives it and the repository files
-it names (``examples/adam.py``) as a clone would, kept in build/docs-runs/ (store.py) under a
-hash of the command, those files and the code, for later builds of the same code to reuse. Of
-two builds at once, whichever needs a command first runs it; the other waits for its folder."""
+"""The commands that pages show, run through mnistlab's command line and kept between builds:
+each in a folder of its own, with the files the page gives it and the repository files it names
+(``examples/adam.py``) as a clone would, in build/docs-runs/ (store.py) under a hash of the
+command, those files and the code. Of two builds at once, the first to need a command runs it."""
 
 from __future__ import annotations
 
@@ -103,11 +101,13 @@ def _run(line: str, files: dict[str, str], folder: Path) -> None:
 
 def prefetch(lines: list[str], workers: int = 2) -> None:
     """Start the commands no build kept yet (they take no files) in worker processes, to run
-    while the other pages render: copies of this process (forked), torch and mnistlab imported,
-    unless it runs other threads (``mkdocs serve`` rebuilds in one), which can deadlock a copy."""
+    while the other pages render: copies of this process (forked), with what runs import, unless
+    it runs other threads (``mkdocs serve`` rebuilds in one), which can deadlock a copy."""
     global _pool
     todo = [line for line in lines if not (_files_and_folder(line, {})[1] / "output.txt").is_file()]
-    if todo and _pool is None:
+    if todo and _pool is None:  # imported once for all: a run's pictures, its optimizer's dynamo
+        import matplotlib.backends.backend_agg  # noqa: F401
+        import torch._dynamo  # noqa: F401
         start = "fork" if threading.active_count() == 1 else "spawn"
         _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(start))
         _started.update({line: _pool.submit(command, line) for line in todo})
