@@ -945,6 +945,21 @@ def test_the_english_search_stays_english(site):
     assert "\\u200b" not in config["separator"] and "\u200b" not in config["separator"]
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_search_index_keeps_the_code_and_leaves_out_what_would_bury_it(site, zh_site,
+                                                                         language):
+    """Every page load builds the search index anew. A run's numbers, epoch after epoch, the
+    stage diffs and the runner part that every stage page repeats are on the pages but not in
+    the index; the plugins' source is in both."""
+    built = {"en": site, "zh": zh_site}[language]
+    text = html.unescape(" ".join(doc["text"] for doc in search_index(built)["docs"]
+                                  if doc["location"].startswith("stages/cnn/")))
+    shown = page_text(built.page("stages/cnn"))
+    for left_out in (r"after training: loss \d", r"\+\+\+ plugins/", "# %% The loop's view"):
+        assert re.search(left_out, shown) and not re.search(left_out, text), left_out
+    assert "def make_model(" in shown and "def make_model(" in text
+
+
 def test_both_languages_load_the_same_shared_assets(site, zh_site):
     """The Chinese pages load the English build's style sheet, KaTeX and mermaid: one copy."""
     assert not (zh_site.folder / "assets" / "stylesheets" / "extra.css").exists()
