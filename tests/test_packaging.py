@@ -16,15 +16,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The wheel, and what building it printed."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
          "--wheel-dir", str(out), str(ROOT)],
-        check=True,
+        capture_output=True, text=True,
     )
+    assert done.returncode == 0, done.stderr
     (path,) = out.glob("mnistlab-*.whl")
-    return path
+    return path, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(built: tuple[Path, str]) -> Path:
+    return built[0]
+
+
+def test_the_wheel_builds_without_a_warning(built):
+    # setuptools warns, at every install, of a folder of data it was not told to ship
+    assert "Warning" not in built[1], built[1]
 
 
 def test_the_wheel_holds_every_plugin_under_mnistlab_and_no_top_level_plugins(wheel):
