@@ -52,11 +52,13 @@ def main(site: str = "site") -> int:
     with tempfile.TemporaryFile("w+", encoding="utf-8") as zh_log:
         chinese = in_a_copy(chinese_build, zh_log)
         print(BUILD_STARTS.format("English", "mkdocs.yml", site), file=sys.stderr, flush=True)
-        english = _build_here("mkdocs.yml", site)
+        try:
+            english = _build_here("mkdocs.yml", site)
+        except BaseException:  # Ctrl-C, or a crash: the Chinese build goes with it
+            _stop(chinese, zh_new)
+            raise
         if english:
-            os.kill(chinese, signal.SIGKILL)
-            os.waitpid(chinese, 0)
-            shutil.rmtree(zh_new, ignore_errors=True)
+            _stop(chinese, zh_new)
             return english
         status = os.waitstatus_to_exitcode(os.waitpid(chinese, 0)[1])
         print(BUILD_STARTS.format("Chinese", "mkdocs.zh.yml", zh), file=sys.stderr, flush=True)
@@ -89,13 +91,20 @@ def in_a_copy(build: Callable[[], int], log) -> int:
     try:  # the copy: its output goes to the log, and it never returns to the caller's code
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
-        sys.stdout = sys.stderr = open(1, "w", encoding="utf-8", closefd=False)
-        status = build()
+        # line by line, since os._exit below flushes nothing
+        sys.stdout = sys.stderr = open(1, "w", encoding="utf-8", buffering=1, closefd=False)
+        status = int(build())
     except BaseException:
         traceback.print_exc()
     finally:
-        sys.stdout.flush()
         os._exit(status)
+
+
+def _stop(build: int, folder: str) -> None:
+    """Stop the build in process ``build`` and remove what it wrote into ``folder``."""
+    os.kill(build, signal.SIGKILL)
+    os.waitpid(build, 0)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _build_here(config: str, folder: str) -> int:

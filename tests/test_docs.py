@@ -338,6 +338,26 @@ def test_a_failed_build_is_the_last_and_gives_the_exit_status(stand_in_builds, t
     assert "ZeroDivisionError" in capsys.readouterr().err
 
 
+def test_an_interrupted_english_build_stops_the_chinese_one(stand_in_builds, tmp_path,
+                                                            monkeypatch):
+    stand_in_builds.builds(english=0, chinese=lambda folder: (os.makedirs(folder),
+                                                              time.sleep(60)))
+    stand_in = stand_in_builds._build_here
+
+    def interrupted(config: str, folder: str) -> int:  # Ctrl-C in the English build alone,
+        if config == "mkdocs.yml":  # once the Chinese one has begun to write
+            while not (tmp_path / ".zh-new").exists():
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+        return stand_in(config, folder)
+
+    monkeypatch.setattr(stand_in_builds, "_build_here", interrupted)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        stand_in_builds.main(str(tmp_path))
+    assert time.monotonic() - started < 30 and list(tmp_path.iterdir()) == []
+
+
 def test_two_builds_at_once_make_a_kept_entry_once(kept):
     """As the English and the Chinese build do: the second to need an entry waits for it."""
     entry, made = kept.store.KEPT / "entry.json", []
