@@ -6,8 +6,9 @@ may leave 127.0.0.1. The tests take turns in one browser page (``page``), which 
 that happens in it (``Record``); each test checks what happened while it ran (``Visit``). A page
 counts as open at its load event: what a test's last page fetches after the test ends is checked
 by the next test, and the session's last page is given until its network goes quiet, then the
-whole session is checked again. One test opens every page of both languages. Without
-/usr/bin/chromium these tests skip, except under CI=true, where a missing browser is a failure.
+whole session is checked again. One test opens every page of both languages, in a page of its
+own that starts no search worker (``NO_SEARCH_WORKER``). Without /usr/bin/chromium these tests
+skip, except under CI=true, where a missing browser is a failure.
 """
 
 from __future__ import annotations
@@ -170,6 +171,27 @@ def visit(page, base_url) -> Iterator[Visit]:
     assert visit.errors == []
 
 
+# Material's search worker builds the site's whole search index anew on every page opened: half
+# of what a page costs the browser. It is the same on every page of a language, and the search
+# tests run it; the test that opens every page of both languages opens them without it.
+NO_SEARCH_WORKER = "window.Worker = class extends EventTarget { postMessage() {} terminate() {} }"
+
+
+@pytest.fixture
+def visit_without_search(page, base_url) -> Iterator[Visit]:
+    """A visit in a browser page of its own, whose pages start no search worker; checked as
+    ``visit`` is, and for console errors, once its network is quiet."""
+    own = page.context.new_page()
+    own.add_init_script(NO_SEARCH_WORKER)
+    own.record = Record(own)
+    visit = Visit(own, base_url)
+    yield visit
+    own.wait_for_load_state("networkidle")
+    assert visit.outside() == [], "requests left 127.0.0.1"
+    assert visit.failures == [] and visit.errors == [] and visit.console_errors == []
+    own.close()
+
+
 def code_block(page, title: str):
     """The code block whose title is ``title``."""
     return page.locator(".highlight").filter(
@@ -308,9 +330,10 @@ NAV_LINKS = ("nav.md-nav--primary a.md-nav__link[href]:not([href^='#'])"
 
 
 def test_the_nav_reaches_every_page_and_no_page_scrolls_sideways_or_leaves_127_0_0_1(
-        visit, site, zh_site):
+        visit_without_search, site, zh_site):
     """Opens every page of both sites: the English ones by a click on their link in the nav,
     from the home page, once each; the Chinese ones (zh/ has a nav of its own) by address."""
+    visit = visit_without_search
     folders = [index.parent.relative_to(site.folder).as_posix()
                for index in site.folder.rglob("index.html")]
     pages = sorted("" if folder == "." else f"{folder}/" for folder in folders)
@@ -341,7 +364,7 @@ def test_the_nav_reaches_every_page_and_no_page_scrolls_sideways_or_leaves_127_0
         no_block_scrolls_sideways(path)
     assert clipped == []
     assert len(visit.requests) > len(pages)
-    # checked by the fixture: no request left 127.0.0.1, none failed, no script error
+    # checked by the fixture: no request left 127.0.0.1, none failed, no script or console error
 
 
 def test_a_stage_page_offers_its_script_notebook_and_data_for_download(visit):
