@@ -26,6 +26,7 @@ import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from mkdocs.__main__ import cli
 from mkdocs.config import load_config
@@ -79,7 +80,7 @@ def import_once() -> None:
     load_config("mkdocs.yml")
 
 
-def in_a_copy(build: Callable[[], int], log) -> int:
+def in_a_copy(build: Callable[[], int], log: IO[str]) -> int:
     """Start ``build`` in a copy of this process writing to ``log``; the copy's process id,
     whose exit status is the build's."""
     sys.stdout.flush()
