@@ -96,6 +96,12 @@ def in_language(lang: str, phrases: tuple[str, ...]) -> str:
     return phrases[LANGS.index(lang)]
 
 
+def is_english(lang: str) -> bool:
+    """Whether ``lang`` is English, whose words the code itself holds; a language not in LANGS
+    is refused."""
+    return in_language(lang, LANGS) == "en"
+
+
 def say(lang: str, key: str, **values: object) -> str:
     """The phrase ``key`` in ``lang``, filled with ``values``."""
     return in_language(lang, {**PAGES, **NUMBERS}[key]).format(**values)
@@ -117,6 +123,6 @@ def stage_words(lang: str, name: str) -> tuple[str, str]:
     from mnistlab import stages
 
     stage = stages.get_stage(name)
-    if in_language(lang, LANGS) == "en":  # an unknown language is refused here
+    if is_english(lang):
         return stage.title, stage.why.removeprefix("changes behaviour: ")
     return STAGE_WORDS[name][2:]

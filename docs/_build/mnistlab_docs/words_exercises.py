@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from .words import LANGS, in_language, part
+from .words import in_language, is_english, part
 
 ZH_EXERCISES = Path(__file__).resolve().parents[1] / "zh_exercises"
 _SECTION = re.compile(r"^## (\w+)\s*$", re.M)
@@ -70,7 +70,7 @@ def piece_word(lang: str, piece: str) -> str:
 def prose(lang: str, exercise) -> Prose:
     """The words of ``exercise`` (an ``mnistlab.exercises`` exercise) in ``lang``: the
     exercise file's, or its translation's."""
-    if in_language(lang, LANGS) == "en":
+    if is_english(lang):
         return Prose(exercise.title, exercise.task, exercise.steps, exercise.hints,
                      exercise.tolerance.why)
     path = ZH_EXERCISES / exercise.path.name
