@@ -130,10 +130,10 @@ def page(browser, base_url: str):
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.record = Record(page)
+    session = Visit(page, base_url)
     yield page
     page.wait_for_load_state("networkidle")
-    assert page.record.outside(base_url) == [], "requests left 127.0.0.1"
-    assert page.record.failures == [] and page.record.errors == []
+    session.check()
     context.close()
 
 
@@ -161,14 +161,20 @@ class Visit:
     def outside(self) -> list[str]:
         return self.page.record.outside(self.base_url, self._since["requests"])
 
+    def check(self, console: bool = False) -> None:
+        """Nothing it recorded left 127.0.0.1 or failed, and no script error (with ``console``,
+        nothing printed to the console as an error either)."""
+        assert self.outside() == [], "requests left 127.0.0.1"
+        assert self.failures == []
+        assert self.errors == []
+        assert not console or self.console_errors == []
+
 
 @pytest.fixture
 def visit(page, base_url) -> Iterator[Visit]:
     visit = Visit(page, base_url)
     yield visit
-    assert visit.outside() == [], "requests left 127.0.0.1"
-    assert visit.failures == []
-    assert visit.errors == []
+    visit.check()
 
 
 # Material's search worker builds the site's whole search index anew on every page opened: half
@@ -187,8 +193,7 @@ def visit_without_search(page, base_url) -> Iterator[Visit]:
     visit = Visit(own, base_url)
     yield visit
     own.wait_for_load_state("networkidle")
-    assert visit.outside() == [], "requests left 127.0.0.1"
-    assert visit.failures == [] and visit.errors == [] and visit.console_errors == []
+    visit.check(console=True)
     own.close()
 
 
